@@ -1,0 +1,527 @@
+"""Agents: member states that choose an alignment, and powers that press and court them.
+
+Mechanisms (each is an equation in ``docs/model.md``):
+
+* A :class:`MemberState` weighs the security benefit, economic benefit and
+  autonomy cost of aligning with each pole (Russia, the West, China, Türkiye),
+  plus coercion, identity and its tied neighbours' alignment, and moves part of
+  the way toward the mix that maximises utility plus an entropy bonus set by its
+  multi-vector (hedging) preference (a softmax, as in logit choice with a
+  diversification motive). Coercion pulls a dependent state and pushes a
+  sovereignty-sensitive one (Hirschman 1945; Drezner 1999).
+* Russian guarantees are discounted by the state's trust, which falls when a
+  conflict flares and Russia stays closer to the adversary (Snyder 1984, fear of
+  abandonment) and recovers slowly.
+* Trade and arms-import shares drift with engagement, access, supply capacity
+  and alignment.
+* Institutional choices climb or descend a ladder of statuses when a
+  commitment score crosses thresholds for ``patience`` quarters, with
+  hysteresis (step-up thresholds above step-down ones).
+* A :class:`Power` spreads pressure and inducements over the states within its
+  capacity; Russia reacts to a drifting state by escalating or courting.
+
+The decision rules are written as small pure functions (``preferred_mix``,
+``move``, ``ladder_step``) so that tests can script them with given drivers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+from mesa.discrete_space import FixedAgent
+
+from model.catalogue import (
+    INSTITUTIONS,
+    POLES,
+    STATES,
+    STATUS_TIER,
+    STEP_DOWN,
+    STEP_UP_FROM_OUT,
+)
+
+if TYPE_CHECKING:
+    from model.model import AllianceModel
+    from model.scenario import Ladder, PowerParams, StateParams
+
+R, W, C, T = range(4)  # pole indices, in catalogue order
+FORCES_UNIT = 5.0  # thousand troops that count as a full tripwire
+
+
+# --------------------------------------------------------------------------- pure rules
+
+
+def preferred_mix(utility: np.ndarray, temperature: np.ndarray | float) -> np.ndarray:
+    """The alignment that maximises expected utility plus ``temperature`` times entropy.
+
+    The maximiser of ``u . x + tau * H(x)`` over the simplex is ``softmax(u / tau)``:
+    a state that values a spread (multi-vector) alignment has a higher ``tau``.
+    Works on one state (a vector of 4) or on many (rows).
+
+    Args:
+        utility: utility of aligning with each pole (last axis).
+        temperature: spread, > 0 (a scalar, or one per row).
+
+    Returns:
+        Points on the simplex, the shape of ``utility``.
+    """
+    tau = np.asarray(temperature, dtype=float)
+    if utility.ndim == 2:
+        tau = tau.reshape(-1, 1)
+    z = (utility - utility.max(axis=-1, keepdims=True)) / tau
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def move(
+    current: np.ndarray, target: np.ndarray, *, rate: float, shock: np.ndarray | None = None
+) -> np.ndarray:
+    """Move ``rate`` of the way from ``current`` to ``target``, then apply log-normal noise.
+
+    Args:
+        current: alignment now (on the simplex; a vector or rows).
+        target: preferred alignment, same shape.
+        rate: share of the gap closed, in (0, 1].
+        shock: normal log-perturbations, same shape (None for no noise).
+
+    Returns:
+        The new alignment, on the simplex.
+    """
+    new = current + rate * (target - current)
+    if shock is not None:
+        new = new * np.exp(shock)
+    return new / new.sum(axis=-1, keepdims=True)
+
+
+def ladder_step(
+    institution: str,
+    status: str,
+    commitment: float,
+    streak: int,
+    ladder: Ladder,
+    *,
+    patience: int,
+    may_rise: bool = True,
+) -> tuple[str, int]:
+    """One quarter of an institutional choice with thresholds and hysteresis.
+
+    A full member whose commitment stays below ``step_down`` for ``patience``
+    quarters steps down (CIS: associate, CSTO: frozen, EAEU: leaves). A partial
+    member or observer below ``leave`` withdraws; above ``step_up`` it becomes a
+    full member. An outsider above ``join`` joins (EAEU: as observer first).
+    ``streak`` counts consecutive quarters pushing up (> 0) or down (< 0).
+
+    Args:
+        institution: "cis", "csto" or "eaeu".
+        status: current status.
+        commitment: the state's commitment to this institution (0-1).
+        streak: the running streak from last quarter.
+        ladder: the institution's thresholds.
+        patience: quarters a threshold must be crossed before acting.
+        may_rise: False forbids moving up (e.g. a neutral state and the CSTO).
+
+    Returns:
+        The new status and the new streak.
+    """
+    tier = STATUS_TIER[status]
+    if tier == 3:
+        up, down = False, commitment < ladder.step_down
+    elif tier > 0:
+        up, down = may_rise and commitment > ladder.step_up, commitment < ladder.leave
+    else:
+        up, down = may_rise and commitment > ladder.join, False
+    if up:
+        streak = max(streak, 0) + 1
+        if streak >= patience:
+            return ("member" if tier > 0 else STEP_UP_FROM_OUT[institution]), 0
+        return status, streak
+    if down:
+        streak = min(streak, 0) - 1
+        if -streak >= patience:
+            return (STEP_DOWN[institution] if tier == 3 else "withdrawn"), 0
+        return status, streak
+    return status, 0
+
+
+# --------------------------------------------------------------------------- the states' rules
+# Applied to every state at once: each row of the model's state table is one
+# MemberState, so the rules below read as one state's rule with the state
+# index left implicit.
+
+
+def utilities(model: AllianceModel) -> None:
+    """Utility of aligning with each pole for every state (docs/model.md, section 2c).
+
+    ``U = w_s S + w_e X - w_a A + w_c K + w_id I + w_soc N`` with
+    security S, economic benefit X, autonomy cost A, coercion K, identity I
+    and neighbours' alignment N, each a states x poles array stored on the
+    model (``model.parts``) for output and the view.
+    """
+    m = model
+    t = m.table
+    w = m.config.weights
+    forces = np.minimum(t["russian_forces"] / FORCES_UNIT, 1.0)
+
+    exposure = t["trade"][:, :4].copy()
+    exposure[:, R] += w.remittances * t["remittances"] + w.energy * t["energy_dependence"]
+    economy = exposure + m.inducement.T
+    held = np.minimum(exposure, 1.0)
+
+    ties = t["defence_pacts"].copy()
+    ties[:, R] += 0.5 * m.csto_level + w.forces * forces
+    guarantee = m.credibility * np.minimum(ties, 1.0)
+    guarantee[:, R] *= t["trust_russia"]
+    need = t["external_threat"] + m.conflict.sum(axis=1)
+    # Arms ties protect only as far as the supplier can still deliver; a pole
+    # aligned with one's adversary is a threat, not a protector.
+    security = (
+        need[:, None] * guarantee
+        + w.arms * t["arms"][:, :4] * m.arms_supply
+        - m.conflict @ m.alignment
+    )
+    security[:, R] -= t["threat_from_russia"]
+
+    # Dominance weighs more the more the pole holds over the state (Hirschman's
+    # influence effect), and costs sovereignty-sensitive states most.
+    sovereignty = t["sovereignty"][:, None]
+    autonomy = sovereignty * m.dominance * (1.0 + held)
+    autonomy[:, R] += t["sovereignty"] * w.forces * forces
+
+    # Coercion pulls a dependent state and pushes a sovereignty-sensitive one.
+    coercion = m.pressure.T * (held - sovereignty)
+
+    identity = t["affinity"].copy()
+    identity[:, R] = t["opinion_russia"]
+
+    social = m.tie_share @ m.alignment  # tie-weighted mean of neighbours (0 if no ties)
+
+    m.parts = {
+        "security": security,
+        "economy": economy,
+        "autonomy": autonomy,
+        "coercion": coercion,
+        "identity": identity,
+        "social": social,
+    }
+    m.utility = (
+        w.security * security
+        + w.economy * economy
+        - w.autonomy * autonomy
+        + w.coercion * coercion
+        + w.identity * identity
+        + w.social * social
+    )
+
+
+def temperatures(model: AllianceModel) -> np.ndarray:
+    """Each state's spread: base temperature plus hedging preference times its gain."""
+    dyn = model.config.dynamics
+    return dyn.temperature + dyn.hedging_temperature * model.table["hedging"]
+
+
+def drift(model: AllianceModel) -> None:
+    """Trade and arms shares, opinion of Russia and trust follow this quarter's conditions.
+
+    Trade shares grow with a partner's relative inducement, route access and
+    the state's lean toward it, and trade with Russia suffers from Western
+    secondary sanctions; arms shares grow with a supplier's delivery capacity
+    and the lean; opinion returns toward its anchor and answers Russian
+    inducement and coercion; trust in Russia recovers slowly.
+    """
+    m = model
+    t = m.table
+    dyn = m.config.dynamics
+    inducement = m.inducement.T
+    lean = m.alignment - 0.25
+    n = lean.shape[0]
+
+    growth = np.zeros((n, 5))
+    growth[:, :4] = dyn.trade_drift * (
+        inducement - inducement.mean(axis=1, keepdims=True) + t["access"] + 0.5 * lean
+    )
+    growth[:, R] -= dyn.trade_drift * m.pressure[W]
+    t["trade"][:] = _reweight(t["trade"], growth)
+
+    arms_growth = np.zeros((n, 5))
+    arms_growth[:, :4] = dyn.arms_drift * (np.log(np.maximum(m.arms_supply, 0.05)) + lean)
+    t["arms"][:] = _reweight(t["arms"], arms_growth)
+
+    sovereignty = t["sovereignty"]
+    opinion = t["opinion_russia"]
+    opinion += dyn.opinion_recovery * (t["opinion_anchor"] - opinion) + dyn.opinion_backlash * (
+        (1 - sovereignty) * m.inducement[R] - sovereignty * m.pressure[R]
+    )
+    np.clip(opinion, 0.0, 1.0, out=opinion)
+    t["trust_russia"] += dyn.trust_recovery * (1.0 - t["trust_russia"])
+
+
+def commitments(model: AllianceModel) -> np.ndarray:
+    """Commitment of every state to CIS, CSTO and EAEU (states x 3).
+
+    ``c = a_R / 2 + b / 2 - cost * sovereignty`` where ``b`` is Russia's
+    security value (CSTO), its economic value (EAEU) or the larger of the two
+    (CIS), each clipped to [0, 1].
+    """
+    m = model
+    institutions = m.config.institutions
+    security = np.clip(m.parts["security"][:, R], 0.0, 1.0)
+    economy = np.clip(m.parts["economy"][:, R], 0.0, 1.0)
+    benefit = np.column_stack([np.maximum(security, economy), security, economy])
+    cost = np.array([institutions[inst].cost for inst in INSTITUTIONS])
+    return (
+        0.5 * m.alignment[:, [R]]
+        + 0.5 * benefit
+        - cost * m.table["sovereignty"][:, None]
+    )
+
+
+# --------------------------------------------------------------------------- agents
+
+
+class Column:
+    """A MemberState attribute stored in a row of the model's state table.
+
+    The states' rules run on whole columns at once (fast); an agent reads and
+    writes its own row through these descriptors (clear).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, agent: MemberState | None, owner: type | None = None):
+        if agent is None:
+            return self
+        return agent.model.table[self.name][agent.index]
+
+    def __set__(self, agent: MemberState, value) -> None:
+        agent.model.table[self.name][agent.index] = value
+
+
+#: Columns of the state table: name -> width (0 for a scalar).
+TABLE_COLUMNS = {
+    "trade": 5,
+    "arms": 5,
+    "remittances": 0,
+    "energy_dependence": 0,
+    "external_threat": 0,
+    "threat_from_russia": 0,
+    "russian_forces": 0,
+    "defence_pacts": 4,
+    "affinity": 4,
+    "opinion_russia": 0,
+    "opinion_anchor": 0,
+    "trust_russia": 0,
+    "hedging": 0,
+    "sovereignty": 0,
+    "access": 4,
+}
+
+
+def state_table(params: list[StateParams]) -> dict[str, np.ndarray]:
+    """Build the state table (one row per state) from the scenario entries."""
+    def row(p: StateParams) -> dict[str, object]:
+        return {
+            "trade": p.trade.as_list(),
+            "arms": p.arms.as_list(),
+            "remittances": p.remittances,
+            "energy_dependence": p.energy_dependence,
+            "external_threat": p.external_threat,
+            "threat_from_russia": p.threat_from_russia,
+            "russian_forces": p.russian_forces,
+            "defence_pacts": p.defence_pacts.as_list(),
+            "affinity": [0.0, p.affinity.west, p.affinity.china, p.affinity.turkey],
+            "opinion_russia": p.opinion_russia,
+            "opinion_anchor": p.opinion_russia,
+            "trust_russia": p.trust_russia,
+            "hedging": p.hedging,
+            "sovereignty": p.sovereignty,
+            "access": [0.0] * 4,
+        }
+
+    rows = [row(p) for p in params]
+    return {name: np.array([r[name] for r in rows], dtype=float) for name in TABLE_COLUMNS}
+
+
+class MemberState(FixedAgent):
+    """A post-Soviet state choosing its alignment and its institutional ties.
+
+    Reads from its scenario entry (``StateParams``): economic_weight, trade, arms,
+    remittances, energy_dependence, external_threat, threat_from_russia,
+    russian_forces, defence_pacts, affinity, opinion_russia, trust_russia,
+    hedging, sovereignty, neutral, status, air_defence; and the scenario's
+    ``weights``, ``dynamics`` and ``institutions``.
+
+    Its drivers live in a row of the model's state table (see :class:`Column`);
+    its institutional choices are its own (``choose_institutions``).
+
+    Attributes:
+        code: ISO 3166 alpha-3 code.
+        alignment: weights over (Russia, West, China, Türkiye), on the simplex.
+        status: institution -> status.
+    """
+
+    trade = Column()
+    arms = Column()
+    remittances = Column()
+    energy_dependence = Column()
+    external_threat = Column()
+    threat_from_russia = Column()
+    russian_forces = Column()
+    defence_pacts = Column()
+    affinity = Column()
+    opinion_russia = Column()
+    opinion_anchor = Column()
+    trust_russia = Column()
+    hedging = Column()
+    sovereignty = Column()
+    access = Column()
+
+    def __init__(self, model: AllianceModel, code: str, params: StateParams, index: int) -> None:
+        """Create the state; ``index`` is its row in the model's state table."""
+        super().__init__(model)
+        self.code = code
+        self.name = STATES[code][0]
+        self.index = index
+        self.economic_weight = params.economic_weight
+        self.neutral = params.neutral
+        self.status = {inst: getattr(params.status, inst) for inst in INSTITUTIONS}
+        self.streak = dict.fromkeys(INSTITUTIONS, 0)
+        self.air_defence = params.air_defence
+        self.air_defence_streak = 0
+        self.commitment = dict.fromkeys(INSTITUTIONS, 0.0)
+        self.boycotts = 0
+
+    @property
+    def alignment(self) -> np.ndarray:
+        """Weights over (Russia, West, China, Türkiye), on the simplex."""
+        return self.model.alignment[self.index]
+
+    @property
+    def utility(self) -> np.ndarray:
+        """This quarter's utility of aligning with each pole."""
+        return self.model.utility[self.index]
+
+    def preferred(self) -> np.ndarray:
+        """The alignment this state would choose now (before inertia and noise)."""
+        return preferred_mix(self.utility, temperatures(self.model)[self.index])
+
+    def choose_institutions(self, commitment: np.ndarray) -> None:
+        """Climb or descend each institution's ladder; join or leave air defence; boycotts.
+
+        Args:
+            commitment: this state's commitment to CIS, CSTO and EAEU (in that order).
+        """
+        m = self.model
+        rules = m.config.institutions
+        self.commitment = dict(zip(INSTITUTIONS, commitment.tolist(), strict=True))
+        for inst in INSTITUTIONS:
+            old = self.status[inst]
+            new, self.streak[inst] = ladder_step(
+                inst,
+                old,
+                self.commitment[inst],
+                self.streak[inst],
+                rules[inst],
+                patience=rules.patience,
+                may_rise=not (self.neutral and inst == "csto"),
+            )
+            if new != old:
+                self.status[inst] = new
+                m.record_change(self, inst, old, new)
+        self._air_defence(self.commitment["csto"], rules)
+        if m.summit_quarter:
+            for inst in INSTITUTIONS:
+                if self.status[inst] == "member" and self.commitment[inst] < rules.boycott:
+                    self.boycotts += 1
+                    m.record_change(self, inst, "member", "boycott")
+
+    def _air_defence(self, commitment: float, rules) -> None:
+        """Join or leave the unified CIS air-defence system (not if neutral or out of the CIS)."""
+        eligible = not self.neutral and STATUS_TIER[self.status["cis"]] >= 2
+        if self.air_defence:
+            leaving = commitment < rules.air_defence_leave or not eligible
+            self.air_defence_streak = min(self.air_defence_streak, 0) - 1 if leaving else 0
+            if -self.air_defence_streak >= rules.patience:
+                self.air_defence, self.air_defence_streak = False, 0
+                self.model.record_change(self, "air_defence", "member", "withdrawn")
+        else:
+            joining = eligible and commitment > rules.air_defence_join
+            self.air_defence_streak = max(self.air_defence_streak, 0) + 1 if joining else 0
+            if self.air_defence_streak >= rules.patience:
+                self.air_defence, self.air_defence_streak = True, 0
+                self.model.record_change(self, "air_defence", "none", "member")
+
+
+class Power(Agent):
+    """An external power: Russia, the West, China or Türkiye.
+
+    Reads ``powers.<pole>`` (pressure, engagement, capacity,
+    security_credibility, arms_supply, dominance, reaction) and
+    ``dynamics.reaction_gain``. Each quarter it spreads pressure and
+    inducements over the states in proportion to targeting weights; the means
+    over states are ``pressure * capacity`` and ``engagement * capacity``, so
+    more attention to one state means less to the others.
+    """
+
+    def __init__(self, model: AllianceModel, pole: str, params: PowerParams) -> None:
+        """Create the power from its scenario entry."""
+        super().__init__(model)
+        self.pole = pole
+        self.index = POLES.index(pole)
+        self.pressure = params.pressure
+        self.engagement = params.engagement
+        self.capacity = params.capacity
+        self.security_credibility = params.security_credibility
+        self.arms_supply = params.arms_supply
+        self.dominance = params.dominance
+        self.reaction = params.reaction
+
+    def targeting(self) -> tuple[np.ndarray, np.ndarray]:
+        """Weights (pressure, inducement) over states, before normalisation.
+
+        Russia presses states in proportion to 0.5 plus their membership depth
+        (it polices its own sphere most) and courts those aligned with it; with
+        ``reaction`` it shifts attention to states that drifted away from their
+        starting Russian alignment (escalating if > 0, courting if < 0). The West
+        aims secondary sanctions at Russia's partners and courts the states
+        leaning West or hedging; China courts its trade partners; Türkiye its
+        Turkic kin.
+        """
+        m = self.model
+        a = m.alignment
+        n = a.shape[0]
+        if self.pole == "russia":
+            drift = np.maximum(m.initial_russia - a[:, R], 0.0) * m.config.dynamics.reaction_gain
+            press = (0.5 + m.depth) * (1.0 + max(self.reaction, 0.0) * drift)
+            court = (0.2 + a[:, R]) * (1.0 + max(-self.reaction, 0.0) * drift)
+        elif self.pole == "west":
+            press = 0.1 + a[:, R]
+            court = 0.2 + a[:, W] + 0.5 * m.table["hedging"]
+        elif self.pole == "china":
+            press = np.ones(n)
+            court = 0.2 + m.table["trade"][:, C] + a[:, C]
+        else:
+            press = np.ones(n)
+            court = 0.2 + m.table["affinity"][:, T] + a[:, T]
+        return press, court
+
+    def act(self) -> None:
+        """Write this quarter's pressure and inducement on each state into the model."""
+        press, court = self.targeting()
+        n = press.size
+        k = self.index
+        self.model.pressure[k] = self.pressure * self.capacity * n * press / press.sum()
+        self.model.inducement[k] = (
+            self.model.config.weights.inducement
+            * self.engagement
+            * self.capacity
+            * n
+            * court
+            / court.sum()
+        )
+
+
+def _reweight(shares: np.ndarray, log_growth: np.ndarray) -> np.ndarray:
+    new = shares * np.exp(log_growth)
+    return new / new.sum(axis=-1, keepdims=True)

@@ -1,0 +1,798 @@
+"""Scenario schema and loader: the only place a default lives.
+
+A scenario is a YAML file in ``scenarios/``. It gives the starting drivers of
+every member state (trade, remittances, energy routes, threats, hosted Russian
+forces, arms suppliers, hedging, sovereignty, opinion) and their starting
+statuses in the CIS, CSTO and EAEU; the levels at which Russia, the West, China
+and Türkiye press and court them; the behavioural parameters of the decision
+rules; and scheduled shocks that change drivers. Memberships and alignments
+after the start are outcomes of the model: no key or shock can set them.
+
+``load_scenario`` resolves ``extends:`` chains (deep merge of mappings, lists
+replaced whole), validates against the pydantic schema below and turns every
+problem into a :class:`~model.errors.ScenarioError` whose message is one line
+naming the file, the key path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from model.catalogue import (
+    INSTITUTIONS,
+    PARTNERS,
+    POLES,
+    STATES,
+    Pole,
+    StateCode,
+    Status,
+)
+from model.errors import ScenarioError
+
+#: Folder of the scenarios shipped with the project.
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+SHARE_TOLERANCE = 1e-3
+_QUARTER = re.compile(r"^(\d{4})[-\s]?Q([1-4])$")
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------- dates
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter, written ``2025Q1`` in YAML."""
+
+    year: int
+    q: int
+
+    @classmethod
+    def parse(cls, value: Any) -> Quarter:
+        """Read ``2025Q1`` (also ``2025-Q1``, a date, or a Quarter).
+
+        Raises:
+            ValueError: not a quarter between 1991Q1 and 2100Q4.
+        """
+        if isinstance(value, Quarter):
+            return value
+        if isinstance(value, date):
+            return cls(value.year, (value.month - 1) // 3 + 1)
+        match = _QUARTER.match(str(value).strip())
+        if not match or not 1991 <= int(match[1]) <= 2100:
+            raise ValueError("not a quarter between 1991Q1 and 2100Q4; write it like 2025Q1")
+        return cls(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.q}"
+
+    @property
+    def index(self) -> int:
+        """Quarters since year 0, so that differences count quarters."""
+        return self.year * 4 + self.q - 1
+
+    def plus(self, quarters: int) -> Quarter:
+        """The quarter ``quarters`` later."""
+        i = self.index + quarters
+        return Quarter(i // 4, i % 4 + 1)
+
+    def first_day(self) -> date:
+        """The first calendar day of the quarter."""
+        return date(self.year, 3 * (self.q - 1) + 1, 1)
+
+    def last_day(self) -> date:
+        """The last calendar day of the quarter."""
+        return date(self.year, 3 * self.q, 31 if self.q in (1, 4) else 30)
+
+
+QuarterField = Annotated[
+    Quarter,
+    BeforeValidator(Quarter.parse),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-?Q[1-4]$", "examples": ["2025Q1"]}),
+]
+
+
+# --------------------------------------------------------------------------- shares
+
+
+class _Shares(_Strict):
+    """Shares over partners: each in [0, 1], summing to 1 (within 0.001)."""
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> Self:
+        total = sum(getattr(self, name) for name in type(self).model_fields)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(
+                f"shares sum to {total:.4g}; they must sum to 1 (within {SHARE_TOLERANCE})"
+            )
+        return self
+
+    def as_list(self) -> list[float]:
+        """Shares in catalogue order, rescaled to sum exactly to 1."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        total = sum(values)
+        return [v / total for v in values]
+
+
+class TradeShares(_Shares):
+    """Shares of a state's foreign trade (exports plus imports) by partner."""
+
+    russia: Unit = Field(description="Share of trade with Russia.")
+    west: Unit = Field(description="Share of trade with the EU, US and UK.")
+    china: Unit = Field(description="Share of trade with China.")
+    turkey: Unit = Field(description="Share of trade with Türkiye.")
+    other: Unit = Field(description="Share of trade with everyone else.")
+
+
+class ArmsShares(_Shares):
+    """Shares of a state's arms imports by supplier (SIPRI trend-indicator values)."""
+
+    russia: Unit = Field(description="Share of arms imports from Russia.")
+    west: Unit = Field(description="Share from the US, EU members and UK.")
+    china: Unit = Field(description="Share from China.")
+    turkey: Unit = Field(description="Share from Türkiye.")
+    other: Unit = Field(description="Share from others (Israel, India, Belarus, ...).")
+
+
+class PoleValues(_Strict):
+    """A value in [0, 1] for each of the four poles."""
+
+    russia: Unit = Field(0.0, description="Value for Russia.")
+    west: Unit = Field(0.0, description="Value for the West.")
+    china: Unit = Field(0.0, description="Value for China.")
+    turkey: Unit = Field(0.0, description="Value for Türkiye.")
+
+    def as_list(self) -> list[float]:
+        """Values in pole order."""
+        return [getattr(self, p) for p in POLES]
+
+
+class Affinity(_Strict):
+    """Cultural and identity proximity to the non-Russian poles, in [0, 1].
+
+    Proximity to Russia is the dynamic ``opinion_russia`` instead.
+    """
+
+    west: Unit = Field(description="Proximity to the West (EU aspiration, diaspora).")
+    china: Unit = Field(description="Proximity to China.")
+    turkey: Unit = Field(description="Proximity to Türkiye (Turkic language and ties).")
+
+
+class Statuses(_Strict):
+    """Starting status in each Russia-led institution (an initial condition only)."""
+
+    cis: Status = Field(description="Status in the Commonwealth of Independent States.")
+    csto: Status = Field(description="Status in the Collective Security Treaty Organization.")
+    eaeu: Status = Field(description="Status in the Eurasian Economic Union.")
+
+
+# --------------------------------------------------------------------------- agents
+
+
+class StateParams(_Strict):
+    """Starting drivers of one member state (a MemberState agent)."""
+
+    economic_weight: float = Field(
+        gt=0, description="Size of the economy, GDP in billion US$; weights cohesion and energy."
+    )
+    trade: TradeShares = Field(description="Trade shares by partner.")
+    arms: ArmsShares = Field(description="Arms-import shares by supplier.")
+    remittances: Unit = Field(
+        description="Remittances from Russia as a share of GDP (share of GDP times share from Russia)."
+    )
+    energy_dependence: Unit = Field(
+        description="Dependence on Russian energy supply and on transit routes through Russia."
+    )
+    external_threat: Unit = Field(
+        description="Threat from outside the region (e.g. the Afghan border), 0 none to 1 acute."
+    )
+    threat_from_russia: Unit = Field(
+        0.0, description="Threat the state perceives from Russia itself, 0 none to 1 at war."
+    )
+    russian_forces: float = Field(
+        0.0, ge=0, le=100, description="Russian troops hosted with consent, thousands."
+    )
+    defence_pacts: PoleValues = Field(
+        default_factory=PoleValues,
+        description="Strength of bilateral defence commitments by each pole, 0 none to 1 mutual defence.",
+    )
+    affinity: Affinity = Field(description="Cultural proximity to the West, China and Türkiye.")
+    opinion_russia: Unit = Field(
+        description="Public opinion of Russia, share favourable (survey based)."
+    )
+    trust_russia: Unit = Field(
+        1.0,
+        description="Trust that Russia honours its guarantees, 1 full; lowered by past abandonment.",
+    )
+    hedging: Unit = Field(
+        description="Multi-vector preference: how much the state values a spread alignment."
+    )
+    sovereignty: Unit = Field(
+        description="Sovereignty sensitivity: how much coercion and dominance cost it."
+    )
+    neutral: bool = Field(
+        False, description="Permanent neutrality: joins no military alliance (CSTO, air defence)."
+    )
+    status: Statuses = Field(description="Starting statuses in CIS, CSTO and EAEU.")
+    air_defence: bool = Field(
+        False, description="Starts inside the unified CIS air-defence system (agreed Dec 2024)."
+    )
+
+
+class PowerParams(_Strict):
+    """Levels at which an external power acts (a Power agent)."""
+
+    pressure: Unit = Field(
+        description="Coercion: sanctions, threats, leverage, 0 none to 1 the most it can."
+    )
+    engagement: Unit = Field(
+        description="Inducements: trade, credit, arms, guarantees, 0 none to 1 the most it can."
+    )
+    capacity: float = Field(
+        1.0, ge=0, le=3, description="Resources it spreads over the states (1 = Russia 2024)."
+    )
+    security_credibility: Unit = Field(
+        description="Credibility of its security guarantees in the region."
+    )
+    arms_supply: Unit = Field(
+        description="Arms it can deliver, relative to its pre-2022 level (1 = unconstrained)."
+    )
+    dominance: Unit = Field(
+        description="How much aligning with it costs autonomy (hegemonic demands)."
+    )
+    reaction: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="Response to a drifting state: -1 court it, 0 ignore, +1 escalate pressure.",
+    )
+
+
+class Powers(_Strict):
+    """The four external powers."""
+
+    russia: PowerParams
+    west: PowerParams
+    china: PowerParams
+    turkey: PowerParams
+
+    def __getitem__(self, pole: str) -> PowerParams:
+        return getattr(self, pole)
+
+
+# --------------------------------------------------------------------------- network
+
+
+class Tie(_Strict):
+    """A cooperative tie along which states influence each other's alignment."""
+
+    states: tuple[StateCode, StateCode] = Field(description="The two states.")
+    weight: float = Field(gt=0, le=1, description="Strength of the tie.")
+    note: str = Field("", description="Why the tie exists.")
+
+
+class Conflict(_Strict):
+    """A bilateral conflict between two states (a dashed edge)."""
+
+    states: tuple[StateCode, StateCode] = Field(description="The two states.")
+    intensity: Unit = Field(description="0 settled to 1 open war.")
+    note: str = Field("", description="What the conflict is.")
+
+
+# --------------------------------------------------------------------------- shocks
+
+
+class _Shock(_Strict):
+    date: QuarterField = Field(description="Quarter in which the shock takes effect (e.g. 2026Q3).")
+    delta: float = Field(ge=-1, le=1, description="Change applied to the driver.")
+    duration: int | None = Field(
+        None, ge=1, le=400, description="Quarters it lasts; omitted means permanent."
+    )
+    note: str = Field("", description="What happened, with a source key where there is one.")
+
+
+_STATE_LIST = "list of state codes or 'all'"
+
+
+class StateShock(_Shock):
+    """Changes a state driver: external threat, opinion of Russia, threat from Russia."""
+
+    kind: Literal["threat", "opinion", "threat_from_russia"]
+    states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
+
+
+class TradeAccessShock(_Shock):
+    """Opens (delta > 0) or closes (delta < 0) trade routes to a partner for some states."""
+
+    kind: Literal["trade_access"]
+    partner: Pole = Field(description="Trade partner whose access changes.")
+    states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
+
+
+class PowerShock(_Shock):
+    """Changes a power's pressure, engagement, arms supply or guarantee credibility."""
+
+    kind: Literal["pressure", "engagement", "arms_supply", "security_credibility"]
+    power: Pole = Field(description="The power whose level changes.")
+
+
+class ConflictShock(_Shock):
+    """A bilateral conflict flares up (delta > 0) or calms (delta < 0)."""
+
+    kind: Literal["conflict"]
+    states: tuple[StateCode, StateCode] = Field(description="The two parties.")
+
+
+Shock = Annotated[
+    StateShock | TradeAccessShock | PowerShock | ConflictShock, Field(discriminator="kind")
+]
+SHOCK_KINDS = ("threat", "opinion", "threat_from_russia", "trade_access", "pressure",
+               "engagement", "arms_supply", "security_credibility", "conflict")
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class Weights(_Strict):
+    """How a state weighs what each pole offers it (utility weights)."""
+
+    security: float = Field(1.0, ge=0, le=5, description="Weight of the security benefit.")
+    economy: float = Field(1.0, ge=0, le=5, description="Weight of the economic benefit.")
+    autonomy: float = Field(1.0, ge=0, le=5, description="Weight of the autonomy cost.")
+    identity: float = Field(0.6, ge=0, le=5, description="Weight of opinion and cultural affinity.")
+    social: float = Field(0.5, ge=0, le=5, description="Weight of tied neighbours' alignment.")
+    inducement: float = Field(
+        0.5, ge=0, le=5, description="Economic benefit per unit of a power's inducement."
+    )
+    coercion: float = Field(1.0, ge=0, le=5, description="Weight of the coercion term.")
+    remittances: float = Field(
+        1.5, ge=0, le=10, description="Economic exposure per unit of remittance share of GDP."
+    )
+    energy: float = Field(
+        0.4, ge=0, le=5, description="Economic exposure per unit of energy dependence."
+    )
+    arms: float = Field(0.4, ge=0, le=5, description="Security benefit per unit of arms share.")
+    forces: float = Field(
+        0.3, ge=0, le=2, description="Added Russian guarantee (and autonomy cost) of 5,000 troops."
+    )
+
+
+class Dynamics(_Strict):
+    """Rates of the quarterly updates."""
+
+    adjustment: float = Field(
+        0.15, gt=0, le=1, description="Share of the gap to the preferred mix closed per quarter."
+    )
+    temperature: float = Field(
+        0.3, gt=0, le=5, description="Spread of the preferred mix of a state with no hedging."
+    )
+    hedging_temperature: float = Field(
+        0.6, ge=0, le=5, description="Added spread per unit of hedging preference."
+    )
+    noise: float = Field(
+        0.03, ge=0, le=1, description="Standard deviation of log-normal alignment noise per quarter."
+    )
+    trade_drift: float = Field(
+        0.05, ge=0, le=1, description="Log-rate at which trade shares follow engagement and access."
+    )
+    arms_drift: float = Field(
+        0.04, ge=0, le=1, description="Log-rate at which arms shares follow supply and alignment."
+    )
+    opinion_recovery: float = Field(
+        0.1, ge=0, le=1, description="Share of the gap to its anchor that opinion closes per quarter."
+    )
+    opinion_backlash: float = Field(
+        0.02, ge=0, le=1, description="Opinion moved per quarter per unit of coercion (or inducement)."
+    )
+    trust_recovery: float = Field(
+        0.005, ge=0, le=1, description="Share of lost trust in Russia regained per quarter."
+    )
+    abandonment: float = Field(
+        1.0, ge=0, le=5, description="Trust lost per unit of conflict flare-up Russia does not answer."
+    )
+    reaction_gain: float = Field(
+        4.0, ge=0, le=50, description="Russian attention per unit of drift from a state's start."
+    )
+
+
+class Ladder(_Strict):
+    """Thresholds on a state's commitment (0-1) for one institution, with hysteresis."""
+
+    step_down: Unit = Field(description="A member below this steps down (freezes, suspends, leaves).")
+    leave: Unit = Field(description="A partial member or observer below this leaves.")
+    step_up: Unit = Field(description="A partial member or observer above this becomes a member.")
+    join: Unit = Field(description="An outsider above this joins (or becomes observer).")
+    cost: float = Field(
+        0.0, ge=0, le=1, description="Commitment lost per unit of sovereignty sensitivity."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.leave <= self.step_down < self.step_up <= self.join:
+            raise ValueError(
+                "thresholds must satisfy leave <= step_down < step_up <= join "
+                f"(got {self.leave}, {self.step_down}, {self.step_up}, {self.join})"
+            )
+        return self
+
+
+class Institutions(_Strict):
+    """Decision thresholds for exit, suspension, re-entry and summit boycotts."""
+
+    cis: Ladder = Field(
+        default_factory=lambda: Ladder(step_down=0.1, leave=0.08, step_up=0.4, join=0.5),
+        description="CIS ladder: member, associate, withdrawn.",
+    )
+    csto: Ladder = Field(
+        default_factory=lambda: Ladder(step_down=0.12, leave=0.06, step_up=0.35, join=0.5),
+        description="CSTO ladder: member, frozen or suspended, withdrawn.",
+    )
+    eaeu: Ladder = Field(
+        default_factory=lambda: Ladder(
+            step_down=0.18, leave=0.12, step_up=0.5, join=0.9, cost=0.25
+        ),
+        description="EAEU ladder: member, observer, none.",
+    )
+    air_defence_join: Unit = Field(0.3, description="CSTO commitment above which a state joins.")
+    air_defence_leave: Unit = Field(0.12, description="CSTO commitment below which it leaves.")
+    boycott: Unit = Field(
+        0.15, description="A member whose commitment is below this boycotts the yearly summit."
+    )
+    patience: int = Field(
+        2, ge=1, le=20, description="Quarters a threshold must be crossed before a state acts."
+    )
+
+    def __getitem__(self, name: str) -> Ladder:
+        return getattr(self, name)
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Strict):
+    """A complete scenario: drivers, powers, network, rules and shocks."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique snake_case name.")
+    description: str = Field(min_length=1, description="One line saying what the scenario asks.")
+    start: QuarterField = Field(
+        default_factory=lambda: Quarter(2025, 1), description="First quarter simulated."
+    )
+    horizon: int = Field(40, ge=1, le=400, description="Quarters simulated.")
+    states: dict[StateCode, StateParams] = Field(min_length=2, description="Member states by code.")
+    powers: Powers = Field(description="Russia, the West, China, Türkiye.")
+    ties: list[Tie] = Field(default_factory=list, description="Cooperative ties.")
+    conflicts: list[Conflict] = Field(default_factory=list, description="Bilateral conflicts.")
+    weights: Weights = Field(default_factory=Weights, description="Utility weights.")
+    dynamics: Dynamics = Field(default_factory=Dynamics, description="Update rates.")
+    institutions: Institutions = Field(
+        default_factory=Institutions, description="Membership decision thresholds."
+    )
+    shocks: list[Shock] = Field(default_factory=list, description="Scheduled shocks.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        codes = set(self.states)
+        for field, edges in (("ties", self.ties), ("conflicts", self.conflicts)):
+            seen = set()
+            for n, edge in enumerate(edges):
+                a, b = edge.states
+                if a == b:
+                    raise ValueError(f"{field}[{n}].states: {a} is tied to itself")
+                for code in edge.states:
+                    if code not in codes:
+                        raise ValueError(
+                            f"{field}[{n}].states: {code} is not in this scenario's states "
+                            f"({', '.join(sorted(codes))})"
+                        )
+                if frozenset(edge.states) in seen:
+                    raise ValueError(f"{field}[{n}].states: {a}-{b} is listed twice")
+                seen.add(frozenset(edge.states))
+        end = self.start.plus(self.horizon)
+        for n, shock in enumerate(self.shocks):
+            if not self.start.index <= shock.date.index < end.index:
+                raise ValueError(
+                    f"shocks[{n}].date: {shock.date} is outside the run; "
+                    f"allowed {self.start} to {self.start.plus(self.horizon - 1)}"
+                )
+            targets = getattr(shock, "states", "all")
+            if targets != "all":
+                for code in targets:
+                    if code not in codes:
+                        raise ValueError(
+                            f"shocks[{n}].states: {code} is not in this scenario's states "
+                            f"({', '.join(sorted(codes))})"
+                        )
+        return self
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved scenario, stable across key order and runs."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A validated copy with dotted key paths replaced, e.g. ``powers.russia.pressure``.
+
+        Raises:
+            ScenarioError: an unknown key path or a value the schema rejects.
+        """
+        data = self.model_dump(mode="json")
+        for path, value in overrides.items():
+            node = data
+            *parents, leaf = path.split(".")
+            for key in parents:
+                if not isinstance(node, dict) or key not in node:
+                    raise ScenarioError(f"{path}: unknown key path ({key!r} not found)")
+                node = node[key]
+            if not isinstance(node, dict) or leaf not in node:
+                raise ScenarioError(f"{path}: unknown key path ({leaf!r} not found)")
+            node[leaf] = value
+        return validate_scenario(data, source=f"{self.name} with overrides")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def available_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
+    """The scenario files in ``folder``, sorted by name."""
+    return sorted(folder.glob("*.yaml"))
+
+
+def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR) -> Path:
+    """Find a scenario by path, or by bare name in the scenarios folder.
+
+    Raises:
+        ScenarioError: no such file.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for candidate in (folder / path, folder / f"{path}.yaml"):
+        if candidate.is_file():
+            return candidate
+    names = ", ".join(p.stem for p in available_scenarios(folder))
+    raise ScenarioError(f"{name_or_path}: no such scenario file; built-in scenarios: {names}")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Safely load a YAML mapping, with one-line errors.
+
+    Raises:
+        ScenarioError: missing file, YAML syntax error, or not a mapping.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: file not found") from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
+        raise ScenarioError(f"{path}: cannot be read as a text file ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: top level is {type(data).__name__}; a scenario must be a YAML mapping"
+        )
+    return data
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve_extends(path: Path, root: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    data = read_yaml(path)
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        return data
+    if not isinstance(parent_ref, str) or not parent_ref.strip():
+        raise ScenarioError(f"{path}: extends: {parent_ref!r} must be a scenario name or path")
+    ref = Path(parent_ref)
+    if ref.is_absolute():
+        parent = ref  # an absolute path is an explicit choice to leave the folder tree
+    else:
+        parent = (path.parent / ref).resolve()
+        if not parent.suffix:
+            parent = parent.with_suffix(".yaml")
+            if not parent.is_file() and (SCENARIO_DIR / parent.name).is_file():
+                parent = SCENARIO_DIR / parent.name  # a built-in scenario by name
+        if parent.parent != SCENARIO_DIR and not parent.is_relative_to(root):
+            raise ScenarioError(
+                f"{path}: extends: {parent_ref!r} leaves the scenario folder {root}; "
+                "give an absolute path to extend a file elsewhere"
+            )
+    if parent in chain:
+        cycle = " -> ".join(p.name for p in (*chain, parent))
+        raise ScenarioError(f"{path}: extends: cycle {cycle}")
+    if not parent.is_file():
+        raise ScenarioError(f"{path}: extends: {parent_ref!r} not found (looked for {parent})")
+    return _merge(_resolve_extends(parent, root, (*chain, parent)), data)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load, resolve ``extends:`` and validate a scenario.
+
+    Args:
+        name_or_path: a path to a YAML file, or the name of a built-in scenario.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: with a one-line message naming file, key path, value and what is allowed.
+    """
+    path = resolve_path(name_or_path).resolve()
+    data = _resolve_extends(path, path.parent, (path,))
+    return validate_scenario(data, source=str(path))
+
+
+def validate_scenario(data: Mapping[str, Any], *, source: str) -> Scenario:
+    """Validate an already-merged mapping; ``source`` names it in errors.
+
+    Raises:
+        ScenarioError: the first problem found, in one line.
+    """
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {describe_error(exc)}") from None
+
+
+# --------------------------------------------------------------------------- errors
+
+_OUTCOME_KEYS = {"status", "cis", "csto", "eaeu", "membership", "alignment", "air_defence"}
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item == "[key]":
+            continue
+        elif item in SHOCK_KINDS and parts and parts[-1].startswith("["):
+            continue  # pydantic's union tag, not a key the user wrote
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Allowed keys of the schema object at ``loc`` (best effort)."""
+    model: Any = Scenario
+    for item in loc:
+        if isinstance(item, int) or item == "[key]":
+            continue
+        if item in SHOCK_KINDS:
+            model = {
+                k: m for m in (StateShock, TradeAccessShock, PowerShock, ConflictShock)
+                for k in m.model_fields["kind"].annotation.__args__
+            }[item]
+            continue
+        if model is Scenario and item == "states":
+            model = {"*": StateParams}
+            continue
+        if isinstance(model, dict):
+            model = model["*"]
+            if item in model.model_fields:
+                model = _inner(model.model_fields[item].annotation)
+            continue
+        field = getattr(model, "model_fields", {}).get(item)
+        if field is None:
+            return []
+        model = _inner(field.annotation)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _inner(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = getattr(annotation, "__args__", ())
+    for arg in args:
+        inner = _inner(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line for the first error of a pydantic ValidationError."""
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    loc = tuple(err["loc"])
+    path = _dotted(loc)
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        if key in _OUTCOME_KEYS and "shocks" in loc:
+            text = (
+                f"{path}: {key!r} cannot be set by a shock; memberships and alignments are "
+                f"model outcomes; shock kinds allowed: {', '.join(SHOCK_KINDS)}"
+            )
+        else:
+            allowed = ", ".join(_fields_at(loc[:-1])) or "none"
+            text = f"{path}: unknown key {key!r}; allowed keys here: {allowed}"
+    elif kind == "missing":
+        text = f"{path}: required key is missing"
+    elif kind == "union_tag_invalid":
+        text = f"{path}: kind {value.get('kind')!r} is unknown; allowed: {', '.join(SHOCK_KINDS)}"
+    elif kind == "union_tag_not_found":
+        text = f"{path}: a shock needs 'kind'; allowed: {', '.join(SHOCK_KINDS)}"
+    else:
+        msg = err["msg"].removeprefix("Value error, ")
+        shown = _show(value)
+        text = f"{path}: {msg}" + (f" (got {shown})" if shown is not None else "")
+    if len(errors) > 1:
+        text += f" [and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}]"
+    return text
+
+
+def _show(value: Any) -> str | None:
+    if isinstance(value, dict | list):
+        return None if len(repr(value)) > 60 else repr(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:g}"
+    return repr(value)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario file, for editors (YAML language servers)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "alliance-cohesion scenario"
+    props = schema.setdefault("properties", {})
+    props["extends"] = {
+        "type": "string",
+        "description": "Name or relative path of the scenario this one modifies.",
+    }
+    return schema
+
+
+__all__ = [
+    "INSTITUTIONS",
+    "PARTNERS",
+    "POLES",
+    "STATES",
+    "Scenario",
+    "ScenarioError",
+    "available_scenarios",
+    "json_schema",
+    "load_scenario",
+    "resolve_path",
+]
