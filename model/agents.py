@@ -260,20 +260,23 @@ def commitments(model: AllianceModel) -> np.ndarray:
     """Commitment of every state to CIS, CSTO and EAEU (states x 3).
 
     ``c = a_R / 2 + b / 2 - cost * sovereignty`` where ``b`` is Russia's
-    security value (CSTO), its economic value (EAEU) or the larger of the two
-    (CIS), each clipped to [0, 1].
+    economic value (CIS, EAEU) or its security value (CSTO), clipped to [0, 1].
+    The CIS is a cheap club kept for its economic links (free trade, visa-free
+    travel); a state threatened by Russia itself leaves it (Georgia 2008,
+    Ukraine 2014, Moldova from 2023), so CIS commitment also falls by
+    ``cis_threat`` times the threat from Russia.
     """
     m = model
     institutions = m.config.institutions
     security = np.clip(m.parts["security"][:, R], 0.0, 1.0)
     economy = np.clip(m.parts["economy"][:, R], 0.0, 1.0)
-    benefit = np.column_stack([np.maximum(security, economy), security, economy])
+    benefit = np.column_stack([economy, security, economy])
     cost = np.array([institutions[inst].cost for inst in INSTITUTIONS])
-    return (
-        0.5 * m.alignment[:, [R]]
-        + 0.5 * benefit
-        - cost * m.table["sovereignty"][:, None]
+    commitment = (
+        0.5 * m.alignment[:, [R]] + 0.5 * benefit - cost * m.table["sovereignty"][:, None]
     )
+    commitment[:, 0] -= institutions.cis_threat * m.table["threat_from_russia"]
+    return commitment
 
 
 # --------------------------------------------------------------------------- agents
@@ -480,7 +483,7 @@ class Power(Agent):
     def targeting(self) -> tuple[np.ndarray, np.ndarray]:
         """Weights (pressure, inducement) over states, before normalisation.
 
-        Russia presses states in proportion to 0.5 plus their membership depth
+        Russia presses states in proportion to 0.1 plus their membership depth
         (it polices its own sphere most) and courts those aligned with it; with
         ``reaction`` it shifts attention to states that drifted away from their
         starting Russian alignment (escalating if > 0, courting if < 0). The West
@@ -493,7 +496,7 @@ class Power(Agent):
         n = a.shape[0]
         if self.pole == "russia":
             drift = np.maximum(m.initial_russia - a[:, R], 0.0) * m.config.dynamics.reaction_gain
-            press = (0.5 + m.depth) * (1.0 + max(self.reaction, 0.0) * drift)
+            press = (0.1 + m.depth) * (1.0 + max(self.reaction, 0.0) * drift)
             court = (0.2 + a[:, R]) * (1.0 + max(-self.reaction, 0.0) * drift)
         elif self.pole == "west":
             press = 0.1 + a[:, R]

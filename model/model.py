@@ -117,14 +117,14 @@ class AllianceModel(Model):
         self.powers = [Power(self, pole, config.powers[pole]) for pole in POLES]
 
         self.ties = np.zeros((n, n))
-        for tie in config.ties:
-            i, j = (self.codes.index(c) for c in tie.states)
+        for pair, tie in config.ties.items():
+            i, j = (self.codes.index(c) for c in pair)
             self.ties[i, j] = self.ties[j, i] = tie.weight
         totals = self.ties.sum(axis=1, keepdims=True)
         self.tie_share = np.divide(self.ties, totals, out=np.zeros_like(self.ties), where=totals > 0)
         self.conflict = np.zeros((n, n))
-        for conflict in config.conflicts:
-            i, j = (self.codes.index(c) for c in conflict.states)
+        for pair, conflict in config.conflicts.items():
+            i, j = (self.codes.index(c) for c in pair)
             self.conflict[i, j] = self.conflict[j, i] = conflict.intensity
         self.sizes = np.array([s.economic_weight for s in self.states])
         self.alignment = np.full((n, 4), 0.25)
@@ -162,11 +162,11 @@ class AllianceModel(Model):
         graph = nx.Graph()
         for index, code in enumerate(self.codes):
             graph.add_node(index, code=code, name=STATES[code][0])
-        for tie in self.config.ties:
-            i, j = (self.codes.index(c) for c in tie.states)
+        for pair, tie in self.config.ties.items():
+            i, j = (self.codes.index(c) for c in pair)
             graph.add_edge(i, j, kind="tie", weight=tie.weight)
-        for conflict in self.config.conflicts:
-            i, j = (self.codes.index(c) for c in conflict.states)
+        for pair, conflict in self.config.conflicts.items():
+            i, j = (self.codes.index(c) for c in pair)
             graph.add_edge(i, j, kind="conflict", weight=conflict.intensity)
         return graph
 

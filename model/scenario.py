@@ -289,10 +289,29 @@ class Powers(_Strict):
 # --------------------------------------------------------------------------- network
 
 
+def _pair(key: Any) -> tuple[str, str]:
+    """Read a pair key such as ``KAZ-KGZ`` into two state codes."""
+    parts = str(key).split("-")
+    if len(parts) != 2 or any(p not in STATES for p in parts):
+        raise ValueError(
+            f"{key!r} is not a pair of state codes like KAZ-KGZ; codes: {', '.join(STATES)}"
+        )
+    if parts[0] == parts[1]:
+        raise ValueError(f"{key!r} pairs a state with itself")
+    return parts[0], parts[1]
+
+
+Pair = Annotated[
+    tuple[str, str],
+    BeforeValidator(_pair),
+    PlainSerializer(lambda p: f"{p[0]}-{p[1]}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}-[A-Z]{3}$"}),
+]
+
+
 class Tie(_Strict):
     """A cooperative tie along which states influence each other's alignment."""
 
-    states: tuple[StateCode, StateCode] = Field(description="The two states.")
     weight: float = Field(gt=0, le=1, description="Strength of the tie.")
     note: str = Field("", description="Why the tie exists.")
 
@@ -300,7 +319,6 @@ class Tie(_Strict):
 class Conflict(_Strict):
     """A bilateral conflict between two states (a dashed edge)."""
 
-    states: tuple[StateCode, StateCode] = Field(description="The two states.")
     intensity: Unit = Field(description="0 settled to 1 open war.")
     note: str = Field("", description="What the conflict is.")
 
@@ -321,9 +339,9 @@ _STATE_LIST = "list of state codes or 'all'"
 
 
 class StateShock(_Shock):
-    """Changes a state driver: external threat, opinion of Russia, threat from Russia."""
+    """Changes a state driver: external threat, opinion of Russia, threat from Russia, energy dependence."""
 
-    kind: Literal["threat", "opinion", "threat_from_russia"]
+    kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence"]
     states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
 
 
@@ -352,8 +370,18 @@ class ConflictShock(_Shock):
 Shock = Annotated[
     StateShock | TradeAccessShock | PowerShock | ConflictShock, Field(discriminator="kind")
 ]
-SHOCK_KINDS = ("threat", "opinion", "threat_from_russia", "trade_access", "pressure",
-               "engagement", "arms_supply", "security_credibility", "conflict")
+SHOCK_KINDS = (
+    "threat",
+    "opinion",
+    "threat_from_russia",
+    "energy_dependence",
+    "trade_access",
+    "pressure",
+    "engagement",
+    "arms_supply",
+    "security_credibility",
+    "conflict",
+)
 
 
 # --------------------------------------------------------------------------- rules
@@ -446,7 +474,7 @@ class Institutions(_Strict):
     """Decision thresholds for exit, suspension, re-entry and summit boycotts."""
 
     cis: Ladder = Field(
-        default_factory=lambda: Ladder(step_down=0.1, leave=0.08, step_up=0.4, join=0.5),
+        default_factory=lambda: Ladder(step_down=0.02, leave=0.0, step_up=0.3, join=0.5),
         description="CIS ladder: member, associate, withdrawn.",
     )
     csto: Ladder = Field(
@@ -463,6 +491,9 @@ class Institutions(_Strict):
     air_defence_leave: Unit = Field(0.12, description="CSTO commitment below which it leaves.")
     boycott: Unit = Field(
         0.15, description="A member whose commitment is below this boycotts the yearly summit."
+    )
+    cis_threat: float = Field(
+        0.5, ge=0, le=2, description="CIS commitment lost per unit of threat from Russia."
     )
     patience: int = Field(
         2, ge=1, le=20, description="Quarters a threshold must be crossed before a state acts."
@@ -486,8 +517,12 @@ class Scenario(_Strict):
     horizon: int = Field(40, ge=1, le=400, description="Quarters simulated.")
     states: dict[StateCode, StateParams] = Field(min_length=2, description="Member states by code.")
     powers: Powers = Field(description="Russia, the West, China, Türkiye.")
-    ties: list[Tie] = Field(default_factory=list, description="Cooperative ties.")
-    conflicts: list[Conflict] = Field(default_factory=list, description="Bilateral conflicts.")
+    ties: dict[Pair, Tie] = Field(
+        default_factory=dict, description="Cooperative ties, keyed by pair (e.g. KAZ-KGZ)."
+    )
+    conflicts: dict[Pair, Conflict] = Field(
+        default_factory=dict, description="Bilateral conflicts, keyed by pair (e.g. ARM-AZE)."
+    )
     weights: Weights = Field(default_factory=Weights, description="Utility weights.")
     dynamics: Dynamics = Field(default_factory=Dynamics, description="Update rates.")
     institutions: Institutions = Field(
@@ -499,20 +534,18 @@ class Scenario(_Strict):
     def _consistent(self) -> Self:
         codes = set(self.states)
         for field, edges in (("ties", self.ties), ("conflicts", self.conflicts)):
-            seen = set()
-            for n, edge in enumerate(edges):
-                a, b = edge.states
-                if a == b:
-                    raise ValueError(f"{field}[{n}].states: {a} is tied to itself")
-                for code in edge.states:
+            seen: set[frozenset[str]] = set()
+            for pair in edges:
+                key = "-".join(pair)
+                for code in pair:
                     if code not in codes:
                         raise ValueError(
-                            f"{field}[{n}].states: {code} is not in this scenario's states "
+                            f"{field}.{key}: {code} is not in this scenario's states "
                             f"({', '.join(sorted(codes))})"
                         )
-                if frozenset(edge.states) in seen:
-                    raise ValueError(f"{field}[{n}].states: {a}-{b} is listed twice")
-                seen.add(frozenset(edge.states))
+                if frozenset(pair) in seen:
+                    raise ValueError(f"{field}.{key}: this pair is listed twice (in both orders)")
+                seen.add(frozenset(pair))
         end = self.start.plus(self.horizon)
         for n, shock in enumerate(self.shocks):
             if not self.start.index <= shock.date.index < end.index:

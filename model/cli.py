@@ -1,0 +1,162 @@
+"""The ``cohesion`` command line: run, check, list, schema, landscape.
+
+Every user error (a bad scenario, a missing file, a bad flag) is printed as
+one line on standard error and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from model.errors import ScenarioError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not usage text plus a line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; allowed 0 or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not allowed; give 1 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one subcommand per job."""
+    parser = _Parser(
+        prog="cohesion",
+        description="Agent-based model of the cohesion of the Russia-led alliances (CIS, CSTO, EAEU).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", help="scenario name (see 'cohesion list') or YAML path")
+    run.add_argument("--steps", type=_positive, help="quarters to simulate (default: horizon)")
+    run.add_argument("--seed", type=_non_negative, default=0, help="random seed (default 0)")
+    run.add_argument("--out", type=Path, help="output folder (default results/<scenario>/)")
+    run.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
+
+    check = sub.add_parser("check", help="validate a scenario without running it")
+    check.add_argument("scenario", help="scenario name or YAML path")
+
+    sub.add_parser("list", help="list the built-in scenarios")
+
+    schema = sub.add_parser("schema", help="write the scenario JSON Schema (for editors)")
+    schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    land = sub.add_parser("landscape", help="local minima of an Axelrod-Bennett landscape")
+    land.add_argument("file", type=Path, help="YAML with actors [{name, size}] and propensity")
+    land.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from model.output import summary_table, write_results
+    from model.scenario import load_scenario
+    from model.simulate import simulate
+
+    scenario = load_scenario(args.scenario)
+    out = args.out or Path("results") / scenario.name
+    results = simulate(scenario, seed=args.seed, steps=args.steps)
+    written = write_results(results, out)
+    if not args.quiet:
+        print(summary_table(results))
+    print(f"wrote {len(written)} files to {out}/ ({', '.join(p.name for p in written)})")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from model.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    print(
+        f"{scenario.name}: ok ({len(scenario.states)} states, {scenario.horizon} quarters "
+        f"from {scenario.start}, {len(scenario.shocks)} shocks)"
+    )
+    return 0
+
+
+def _list(_: argparse.Namespace) -> int:
+    from model.scenario import available_scenarios, load_scenario
+
+    for path in available_scenarios():
+        try:
+            scenario = load_scenario(path)
+            print(f"{scenario.name:<26} {scenario.description}")
+        except ScenarioError as exc:
+            print(f"{path.stem:<26} INVALID: {exc}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from model.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _landscape(args: argparse.Namespace) -> int:
+    from model.landscape import load_landscape, minima, minima_as_json
+
+    names, sizes, propensity = load_landscape(args.file)
+    found = minima(sizes, propensity)
+    if args.json:
+        print(json.dumps(minima_as_json(names, found), indent=2))
+        return 0
+    print(f"{len(found)} local minim{'um' if len(found) == 1 else 'a'} (global first)")
+    for rank, config in enumerate(found, 1):
+        left, right = config.groups(names)
+        print(f"{rank:>3}. E = {config.energy:+.4f}   {{{', '.join(left)}}} vs {{{', '.join(right)}}}")
+    return 0
+
+
+COMMANDS = {
+    "run": _run,
+    "check": _check,
+    "list": _list,
+    "schema": _schema,
+    "landscape": _landscape,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cohesion`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ScenarioError, ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        print(f"cohesion: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("cohesion: interrupted; files already written are complete", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
