@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from model.errors import ScenarioError
@@ -67,7 +68,46 @@ def build_parser() -> argparse.ArgumentParser:
     land = sub.add_parser("landscape", help="local minima of an Axelrod-Bennett landscape")
     land.add_argument("file", type=Path, help="YAML with actors [{name, size}] and propensity")
     land.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    for name, register in plugins():
+        PLUGIN_COMMANDS[name] = register(sub)
     return parser
+
+
+#: Handlers of subcommands registered by plugins (filled by ``build_parser``).
+PLUGIN_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def plugins() -> list[tuple[str, Callable]]:
+    """Subcommands other parts of the project register in the ``cohesion.commands`` group.
+
+    Each entry point names a ``register(subparsers) -> handler`` function that
+    adds one subparser (named as the entry point) and returns the function that
+    runs it. The model package never imports the experiment layer or the view;
+    they plug in here.
+    """
+    found = []
+    for entry in sorted(entry_points(group="cohesion.commands"), key=lambda e: e.name):
+        try:
+            found.append((entry.name, entry.load()))
+        except ImportError as exc:
+            found.append((entry.name, _unavailable(entry.name, exc)))
+    return found
+
+
+def _unavailable(name: str, exc: ImportError) -> Callable:
+    def register(sub) -> Callable[[argparse.Namespace], int]:
+        sub.add_parser(name, help=f"(unavailable: {exc.name or exc} is not installed)")
+
+        def handler(_: argparse.Namespace) -> int:
+            raise ScenarioError(
+                f"'cohesion {name}' needs {exc.name or exc}; install the project with "
+                "'make setup' (or pip install -e '.[experiments]')"
+            )
+
+        return handler
+
+    return register
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -147,8 +187,9 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cohesion`` command."""
     args = build_parser().parse_args(argv)
+    handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
     try:
-        return COMMANDS[args.command](args)
+        return handler(args)
     except (ScenarioError, ValueError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         print(f"cohesion: error: {message}", file=sys.stderr)

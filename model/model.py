@@ -56,6 +56,9 @@ STATE_SCALARS = (
     "sovereignty",
 )
 
+#: What a run collects: model and per-state rows each step, model rows only, or the last step.
+COLLECT_MODES = ("all", "model", "final")
+
 BURN_IN_ITERATIONS = 200
 BURN_IN_TOLERANCE = 1e-6
 BURN_IN_DAMPING = 0.3  # weight on the previous iterate; 0.5 converges too, more slowly
@@ -95,10 +98,22 @@ class AllianceModel(Model):
     """
 
     def __init__(
-        self, scenario: Scenario | str = "baseline", *, rng=None, layout: bool = False
+        self,
+        scenario: Scenario | str = "baseline",
+        *,
+        rng=None,
+        layout: bool = False,
+        collect: str = "all",
+        every: int = 1,
     ) -> None:
         """Build states, powers and network from the scenario, then equilibrate."""
         super().__init__(rng=rng)
+        if collect not in COLLECT_MODES:
+            raise ValueError(f"collect={collect!r}; allowed: {', '.join(COLLECT_MODES)}")
+        if every < 1:
+            raise ValueError(f"every={every}; allowed 1 or more")
+        self.collect_mode = collect
+        self.every = every
         config = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.config = config
         self.codes = list(config.states)
@@ -153,6 +168,7 @@ class AllianceModel(Model):
             tables={"events": ["step", "quarter", "state", "institution", "from", "to"]},
         )
         self._state_records: list[dict[str, np.ndarray]] = []
+        self._collected_steps: list[int] = []
         self._measure()
         self._collect()
 
@@ -296,10 +312,11 @@ class AllianceModel(Model):
         if self._status_changed:
             self._update_depth()
 
-        self._measure()
-        self._collect()
         if self.steps >= self.config.horizon:
             self.running = False
+        if self._due():
+            self._measure()
+            self._collect()
 
     def record_change(self, state: MemberState, institution: str, old: str, new: str) -> None:
         """Count and log a status change or a summit boycott."""
@@ -358,8 +375,17 @@ class AllianceModel(Model):
         for k, pole in enumerate(POLES):
             setattr(self, f"mean_alignment_{pole}", float(mean[k]))
 
+    def _due(self) -> bool:
+        """Whether this step is collected: every ``every`` steps and the last, or the last only."""
+        if not self.running:
+            return True
+        return self.collect_mode != "final" and self.steps % self.every == 0
+
     def _collect(self) -> None:
         self.datacollector.collect(self)
+        self._collected_steps.append(self.steps)
+        if self.collect_mode != "all":
+            return
         t = self.table
         self._state_records.append(
             {
@@ -386,19 +412,22 @@ class AllianceModel(Model):
     def model_frame(self) -> pd.DataFrame:
         """One row per step: ``step``, ``date``, ``quarter`` and every model measure."""
         frame = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        frame.insert(0, "date", pd.to_datetime([self.date_of(k) for k in range(len(frame))]))
-        frame.insert(0, "step", np.arange(len(frame)))
+        steps = self._collected_steps
+        frame.insert(0, "date", pd.to_datetime([self.date_of(k) for k in steps]))
+        frame.insert(0, "step", np.array(steps, dtype=np.int64))
         return frame
 
     def states_frame(self) -> pd.DataFrame:
         """One row per state per step: alignment, statuses, commitments and drivers."""
         records = self._state_records
-        steps, n = len(records), self.n_states
+        if self.collect_mode != "all":
+            raise ValueError(f"per-state rows were not collected (collect={self.collect_mode!r})")
+        steps, n = self._collected_steps, self.n_states
         columns: dict[str, object] = {
-            "step": np.repeat(np.arange(steps), n),
-            "date": pd.to_datetime(np.repeat([self.date_of(k) for k in range(steps)], n)),
-            "quarter": np.repeat([str(self.config.start.plus(k - 1)) for k in range(steps)], n),
-            "state": np.tile(self.codes, steps),
+            "step": np.repeat(np.array(steps, dtype=np.int64), n),
+            "date": pd.to_datetime(np.repeat([self.date_of(k) for k in steps], n)),
+            "quarter": np.repeat([str(self.config.start.plus(k - 1)) for k in steps], n),
+            "state": np.tile(self.codes, len(steps)),
         }
 
         def stack(key: str) -> np.ndarray:

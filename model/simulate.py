@@ -47,6 +47,8 @@ def simulate(
     *,
     seed: int | np.random.SeedSequence | None = 0,
     steps: int | None = None,
+    collect: str = "all",
+    every: int = 1,
 ) -> Results:
     """Run one scenario and return its tables.
 
@@ -55,6 +57,9 @@ def simulate(
         seed: seed for ``model.rng`` (an int or a ``SeedSequence``); the same seed
             reproduces the run exactly.
         steps: quarters to simulate; default the scenario's horizon.
+        collect: "all" (model and per-state rows), "model" (model rows only; ``states``
+            is empty) or "final" (the last step's model row only; fastest, for sweeps).
+        every: collect every ``every``-th step (the last step is always collected).
 
     Returns:
         The run's :class:`Results`.
@@ -69,13 +74,13 @@ def simulate(
         config = config.model_copy(update={"horizon": steps})
     if isinstance(seed, int) and seed < 0:
         raise ScenarioError(f"--seed: {seed} is negative; allowed 0 or more")
-    model = AllianceModel(config, rng=seed)
+    model = AllianceModel(config, rng=seed, collect=collect, every=every)
     while model.running:
         model.step()
     return Results(
         scenario=config,
         seed=seed if isinstance(seed, int) or seed is None else int(seed.entropy),
         model=model.model_frame(),
-        states=model.states_frame(),
+        states=model.states_frame() if collect == "all" else pd.DataFrame(),
         events=model.events_frame(),
     )

@@ -1,0 +1,38 @@
+# alliance-cohesion: the two commands of the README are `make run` and `make test`.
+# Both create .venv with the Python chosen by .python-version (pyenv) and install the
+# project with everything its tests need; nothing is downloaded at run time.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS := test,experiments
+
+.PHONY: setup run test lint bench schema clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "alliance-cohesion needs Python >= 3.12; found " + sys.version.split()[0] + " (pyenv: see .python-version)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/cohesion run baseline
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python benchmarks/bench_run.py
+
+schema: setup
+	$(BIN)/cohesion schema --out docs/scenario.schema.json
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis .ruff_cache
