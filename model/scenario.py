@@ -277,10 +277,10 @@ class PowerParams(_Strict):
 class Powers(_Strict):
     """The four external powers."""
 
-    russia: PowerParams
-    west: PowerParams
-    china: PowerParams
-    turkey: PowerParams
+    russia: PowerParams = Field(description="Russia, the alliances' leader.")
+    west: PowerParams = Field(description="The US, EU and NATO.")
+    china: PowerParams = Field(description="China.")
+    turkey: PowerParams = Field(description="Türkiye.")
 
     def __getitem__(self, pole: str) -> PowerParams:
         return getattr(self, pole)
@@ -341,14 +341,16 @@ _STATE_LIST = "list of state codes or 'all'"
 class StateShock(_Shock):
     """Changes a state driver: external threat, opinion of Russia, threat from Russia, energy dependence."""
 
-    kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence"]
+    kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence"] = Field(
+        description="Driver changed: external threat, opinion of Russia, threat from Russia, energy dependence."
+    )
     states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
 
 
 class TradeAccessShock(_Shock):
     """Opens (delta > 0) or closes (delta < 0) trade routes to a partner for some states."""
 
-    kind: Literal["trade_access"]
+    kind: Literal["trade_access"] = Field(description="Trade-route access to a partner.")
     partner: Pole = Field(description="Trade partner whose access changes.")
     states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
 
@@ -356,14 +358,16 @@ class TradeAccessShock(_Shock):
 class PowerShock(_Shock):
     """Changes a power's pressure, engagement, arms supply or guarantee credibility."""
 
-    kind: Literal["pressure", "engagement", "arms_supply", "security_credibility"]
+    kind: Literal["pressure", "engagement", "arms_supply", "security_credibility"] = Field(
+        description="Power level changed."
+    )
     power: Pole = Field(description="The power whose level changes.")
 
 
 class ConflictShock(_Shock):
     """A bilateral conflict flares up (delta > 0) or calms (delta < 0)."""
 
-    kind: Literal["conflict"]
+    kind: Literal["conflict"] = Field(description="Conflict intensity between two states.")
     states: tuple[StateCode, StateCode] = Field(description="The two parties.")
 
 
