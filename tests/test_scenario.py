@@ -222,3 +222,13 @@ def test_json_schema_describes_every_field():
     for name, definition in schema["$defs"].items():
         for field, spec in definition.get("properties", {}).items():
             assert spec.get("description"), f"{name}.{field} has no description"
+
+
+def test_model_description_lists_every_parameter_and_is_current():
+    from model.paramtable import DOC, GROUPS, updated
+
+    text = DOC.read_text()
+    assert updated(text) == text, "run: python -m model.paramtable --write"
+    for _, model, _, _ in GROUPS:
+        for name in model.model_fields:
+            assert f"| `{name}` |" in text, name
