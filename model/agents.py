@@ -480,7 +480,7 @@ class Power(Agent):
         self.dominance = params.dominance
         self.reaction = params.reaction
 
-    def targeting(self) -> tuple[np.ndarray, np.ndarray]:
+    def targeting(self) -> tuple[np.ndarray | None, np.ndarray]:
         """Weights (pressure, inducement) over states, before normalisation.
 
         Russia presses states in proportion to 0.1 plus their membership depth
@@ -489,40 +489,33 @@ class Power(Agent):
         starting Russian alignment (escalating if > 0, courting if < 0). The West
         aims secondary sanctions at Russia's partners and courts the states
         leaning West or hedging; China courts its trade partners; Türkiye its
-        Turkic kin.
+        Turkic kin. China and Türkiye press all states alike (pressure weight
+        None means uniform).
         """
         m = self.model
         a = m.alignment
-        n = a.shape[0]
         if self.pole == "russia":
             drift = np.maximum(m.initial_russia - a[:, R], 0.0) * m.config.dynamics.reaction_gain
             press = (0.1 + m.depth) * (1.0 + max(self.reaction, 0.0) * drift)
             court = (0.2 + a[:, R]) * (1.0 + max(-self.reaction, 0.0) * drift)
-        elif self.pole == "west":
-            press = 0.1 + a[:, R]
-            court = 0.2 + a[:, W] + 0.5 * m.table["hedging"]
-        elif self.pole == "china":
-            press = np.ones(n)
-            court = 0.2 + m.table["trade"][:, C] + a[:, C]
-        else:
-            press = np.ones(n)
-            court = 0.2 + m.table["affinity"][:, T] + a[:, T]
-        return press, court
+            return press, court
+        if self.pole == "west":
+            return 0.1 + a[:, R], 0.2 + a[:, W] + 0.5 * m.table["hedging"]
+        if self.pole == "china":
+            return None, 0.2 + m.table["trade"][:, C] + a[:, C]
+        return None, 0.2 + m.table["affinity"][:, T] + a[:, T]
 
     def act(self) -> None:
         """Write this quarter's pressure and inducement on each state into the model."""
         press, court = self.targeting()
-        n = press.size
+        m = self.model
+        n = court.size
         k = self.index
-        self.model.pressure[k] = self.pressure * self.capacity * n * press / press.sum()
-        self.model.inducement[k] = (
-            self.model.config.weights.inducement
-            * self.engagement
-            * self.capacity
-            * n
-            * court
-            / court.sum()
-        )
+        level = self.pressure * self.capacity
+        m.pressure[k] = level if press is None else level * n / press.sum() * press
+        m.inducement[k] = (
+            m.config.weights.inducement * self.engagement * self.capacity * n / court.sum()
+        ) * court
 
 
 def _reweight(shares: np.ndarray, log_growth: np.ndarray) -> np.ndarray:
