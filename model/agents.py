@@ -65,6 +65,7 @@ def preferred_mix(utility: np.ndarray, temperature: np.ndarray | float) -> np.nd
 
     Returns:
         Points on the simplex, the shape of ``utility``.
+
     """
     tau = np.asarray(temperature, dtype=float)
     if utility.ndim == 2:
@@ -87,6 +88,7 @@ def move(
 
     Returns:
         The new alignment, on the simplex.
+
     """
     new = current + rate * (target - current)
     if shock is not None:
@@ -123,6 +125,7 @@ def ladder_step(
 
     Returns:
         The new status and the new streak.
+
     """
     tier = STATUS_TIER[status]
     if tier == 3:
@@ -176,9 +179,7 @@ def utilities(model: AllianceModel) -> None:
     # Arms ties protect only as far as the supplier can still deliver; a pole
     # aligned with one's adversary is a threat, not a protector.
     security = (
-        need[:, None] * guarantee
-        + w.arms * t["arms"][:, :4] * m.arms_supply
-        - m.conflict @ m.alignment
+        need[:, None] * guarantee + w.arms * t["arms"][:, :4] * m.arms_supply - m.conflict @ m.alignment
     )
     security[:, R] -= t["threat_from_russia"]
 
@@ -272,9 +273,7 @@ def commitments(model: AllianceModel) -> np.ndarray:
     economy = np.clip(m.parts["economy"][:, R], 0.0, 1.0)
     benefit = np.column_stack([economy, security, economy])
     cost = np.array([institutions[inst].cost for inst in INSTITUTIONS])
-    commitment = (
-        0.5 * m.alignment[:, [R]] + 0.5 * benefit - cost * m.table["sovereignty"][:, None]
-    )
+    commitment = 0.5 * m.alignment[:, [R]] + 0.5 * benefit - cost * m.table["sovereignty"][:, None]
     commitment[:, 0] -= institutions.cis_threat * m.table["threat_from_russia"]
     return commitment
 
@@ -323,6 +322,7 @@ TABLE_COLUMNS = {
 
 def state_table(params: list[StateParams]) -> dict[str, np.ndarray]:
     """Build the state table (one row per state) from the scenario entries."""
+
     def row(p: StateParams) -> dict[str, object]:
         return {
             "trade": p.trade.as_list(),
@@ -362,6 +362,7 @@ class MemberState(FixedAgent):
         code: ISO 3166 alpha-3 code.
         alignment: weights over (Russia, West, China, Türkiye), on the simplex.
         status: institution -> status.
+
     """
 
     trade = Column()
@@ -414,6 +415,7 @@ class MemberState(FixedAgent):
 
         Args:
             commitment: this state's commitment to CIS, CSTO and EAEU (in that order).
+
         """
         m = self.model
         rules = m.config.institutions

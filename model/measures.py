@@ -28,6 +28,7 @@ def cohesion_index(alignment_russia: np.ndarray, weights: np.ndarray) -> np.ndar
     Returns:
         ``mu * (1 - 2 * sd)`` in [0, 1] (one per row of ``weights``); 0 for an
         alliance with no weighted members.
+
     """
     w = np.atleast_2d(weights)
     total = w.sum(axis=1)
@@ -56,6 +57,7 @@ def two_bloc_energy(
 
     Returns:
         The energy and the bloc of each state (1 = Russia's bloc).
+
     """
     n = alignment.shape[0]
     vectors = np.empty((n + 1, 4))

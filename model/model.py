@@ -95,6 +95,7 @@ class AllianceModel(Model):
         network: states as nodes (integer ids), ties and conflicts as edges.
         datacollector: model-level measures each quarter, per-state rows, and an
             ``events`` table of status changes and boycotts.
+
     """
 
     def __init__(
@@ -120,9 +121,7 @@ class AllianceModel(Model):
         n = len(self.codes)
         self.n_states = n
 
-        self.network = Network(
-            self._graph(), random=self.random, layout=self._layout() if layout else None
-        )
+        self.network = Network(self._graph(), random=self.random, layout=self._layout() if layout else None)
         self.table = state_table([config.states[code] for code in self.codes])
         self.states: list[MemberState] = []
         for index, code in enumerate(self.codes):
@@ -345,9 +344,7 @@ class AllianceModel(Model):
 
     def _update_depth(self) -> None:
         """Status tiers (states x institutions), membership depth and CSTO guarantee level."""
-        self.tiers = np.array(
-            [[STATUS_TIER[s.status[i]] for i in INSTITUTIONS] for s in self.states]
-        )
+        self.tiers = np.array([[STATUS_TIER[s.status[i]] for i in INSTITUTIONS] for s in self.states])
         self.depth = self.tiers.sum(axis=1) / 9.0  # mean over institutions of tier / 3
         csto = self.tiers[:, INSTITUTIONS.index("csto")]
         self.csto_level = np.where(csto == 3, 1.0, np.where(csto == 2, 0.5, 0.0))
@@ -366,9 +363,7 @@ class AllianceModel(Model):
             setattr(self, f"{inst}_partial", int((self.tiers[:, k] == 2).sum()))
         cis_full = full[:, INSTITUTIONS.index("cis")]
         self.air_defence_members = int(self.in_air_defence.sum())
-        self.air_defence_rate = (
-            float(self.in_air_defence[cis_full].mean()) if cis_full.any() else 0.0
-        )
+        self.air_defence_rate = float(self.in_air_defence[cis_full].mean()) if cis_full.any() else 0.0
         self.energy, blocs = two_bloc_energy(self.alignment, self.sizes, self.conflict)
         self.russia_bloc = int(blocs.sum())
         mean = self.sizes @ self.alignment / self.sizes.sum()

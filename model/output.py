@@ -20,13 +20,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from model.catalogue import INSTITUTIONS, POLE_LABELS, POLES, STATES  # noqa: E402
-from model.simulate import Results  # noqa: E402
+from model.catalogue import INSTITUTIONS, POLE_LABELS, POLES, STATES
+from model.simulate import Results
 
 #: Pole colours used by every figure and the browser view.
 POLE_COLOURS = {"russia": "#c0392b", "west": "#2e6fb7", "china": "#e6a817", "turkey": "#18a38a"}
@@ -94,6 +94,7 @@ def write_results(results: Results, out: Path) -> list[Path]:
 
     Returns:
         The paths written.
+
     """
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -118,7 +118,10 @@ def _range(field: Any) -> str:
 
 def table(model: type[BaseModel], source: str) -> str:
     """A markdown table of a schema object's fields."""
-    rows = ["| parameter | meaning | unit | default | range | source |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| parameter | meaning | unit | default | range | source |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, field in model.model_fields.items():
         bounds = _range(field)
         unit = UNITS.get(name, "index 0-1" if bounds == "0 to 1" else "")

@@ -32,8 +32,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     PlainSerializer,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
@@ -78,6 +78,7 @@ class Quarter:
 
         Raises:
             ValueError: not a quarter between 1991Q1 and 2100Q4.
+
         """
         if isinstance(value, Quarter):
             return value
@@ -128,9 +129,7 @@ class _Shares(_Strict):
     def _sums_to_one(self) -> Self:
         total = sum(getattr(self, name) for name in type(self).model_fields)
         if abs(total - 1.0) > SHARE_TOLERANCE:
-            raise ValueError(
-                f"shares sum to {total:.4g}; they must sum to 1 (within {SHARE_TOLERANCE})"
-            )
+            raise ValueError(f"shares sum to {total:.4g}; they must sum to 1 (within {SHARE_TOLERANCE})")
         return self
 
     def as_list(self) -> list[float]:
@@ -223,9 +222,7 @@ class StateParams(_Strict):
         description="Strength of bilateral defence commitments by each pole, 0 none to 1 mutual defence.",
     )
     affinity: Affinity = Field(description="Cultural proximity to the West, China and Türkiye.")
-    opinion_russia: Unit = Field(
-        description="Public opinion of Russia, share favourable (survey based)."
-    )
+    opinion_russia: Unit = Field(description="Public opinion of Russia, share favourable (survey based).")
     trust_russia: Unit = Field(
         1.0,
         description="Trust that Russia honours its guarantees, 1 full; lowered by past abandonment.",
@@ -233,9 +230,7 @@ class StateParams(_Strict):
     hedging: Unit = Field(
         description="Multi-vector preference: how much the state values a spread alignment."
     )
-    sovereignty: Unit = Field(
-        description="Sovereignty sensitivity: how much coercion and dominance cost it."
-    )
+    sovereignty: Unit = Field(description="Sovereignty sensitivity: how much coercion and dominance cost it.")
     neutral: bool = Field(
         False, description="Permanent neutrality: joins no military alliance (CSTO, air defence)."
     )
@@ -248,24 +243,18 @@ class StateParams(_Strict):
 class PowerParams(_Strict):
     """Levels at which an external power acts (a Power agent)."""
 
-    pressure: Unit = Field(
-        description="Coercion: sanctions, threats, leverage, 0 none to 1 the most it can."
-    )
+    pressure: Unit = Field(description="Coercion: sanctions, threats, leverage, 0 none to 1 the most it can.")
     engagement: Unit = Field(
         description="Inducements: trade, credit, arms, guarantees, 0 none to 1 the most it can."
     )
     capacity: float = Field(
         1.0, ge=0, le=3, description="Resources it spreads over the states (1 = Russia 2024)."
     )
-    security_credibility: Unit = Field(
-        description="Credibility of its security guarantees in the region."
-    )
+    security_credibility: Unit = Field(description="Credibility of its security guarantees in the region.")
     arms_supply: Unit = Field(
         description="Arms it can deliver, relative to its pre-2022 level (1 = unconstrained)."
     )
-    dominance: Unit = Field(
-        description="How much aligning with it costs autonomy (hegemonic demands)."
-    )
+    dominance: Unit = Field(description="How much aligning with it costs autonomy (hegemonic demands).")
     reaction: float = Field(
         0.0,
         ge=-1,
@@ -293,9 +282,7 @@ def _pair(key: Any) -> tuple[str, str]:
     """Read a pair key such as ``KAZ-KGZ`` into two state codes."""
     parts = str(key).split("-")
     if len(parts) != 2 or any(p not in STATES for p in parts):
-        raise ValueError(
-            f"{key!r} is not a pair of state codes like KAZ-KGZ; codes: {', '.join(STATES)}"
-        )
+        raise ValueError(f"{key!r} is not a pair of state codes like KAZ-KGZ; codes: {', '.join(STATES)}")
     if parts[0] == parts[1]:
         raise ValueError(f"{key!r} pairs a state with itself")
     return parts[0], parts[1]
@@ -342,7 +329,7 @@ class StateShock(_Shock):
     """Changes a state driver: external threat, opinion of Russia, threat from Russia, energy dependence."""
 
     kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence"] = Field(
-        description="Driver changed: external threat, opinion of Russia, threat from Russia, energy dependence."
+        description="Driver changed: threat, opinion of Russia, threat from Russia, energy dependence."
     )
     states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
 
@@ -371,9 +358,7 @@ class ConflictShock(_Shock):
     states: tuple[StateCode, StateCode] = Field(description="The two parties.")
 
 
-Shock = Annotated[
-    StateShock | TradeAccessShock | PowerShock | ConflictShock, Field(discriminator="kind")
-]
+Shock = Annotated[StateShock | TradeAccessShock | PowerShock | ConflictShock, Field(discriminator="kind")]
 SHOCK_KINDS = (
     "threat",
     "opinion",
@@ -406,9 +391,7 @@ class Weights(_Strict):
     remittances: float = Field(
         1.5, ge=0, le=10, description="Economic exposure per unit of remittance share of GDP."
     )
-    energy: float = Field(
-        0.4, ge=0, le=5, description="Economic exposure per unit of energy dependence."
-    )
+    energy: float = Field(0.4, ge=0, le=5, description="Economic exposure per unit of energy dependence.")
     arms: float = Field(0.4, ge=0, le=5, description="Security benefit per unit of arms share.")
     forces: float = Field(
         0.3, ge=0, le=2, description="Added Russian guarantee (and autonomy cost) of 5,000 troops."
@@ -428,7 +411,10 @@ class Dynamics(_Strict):
         0.6, ge=0, le=5, description="Added spread per unit of hedging preference."
     )
     noise: float = Field(
-        0.03, ge=0, le=1, description="Standard deviation of log-normal alignment noise per quarter."
+        0.03,
+        ge=0,
+        le=1,
+        description="Standard deviation of log-normal alignment noise per quarter.",
     )
     trade_drift: float = Field(
         0.05, ge=0, le=1, description="Log-rate at which trade shares follow engagement and access."
@@ -437,16 +423,25 @@ class Dynamics(_Strict):
         0.04, ge=0, le=1, description="Log-rate at which arms shares follow supply and alignment."
     )
     opinion_recovery: float = Field(
-        0.1, ge=0, le=1, description="Share of the gap to its anchor that opinion closes per quarter."
+        0.1,
+        ge=0,
+        le=1,
+        description="Share of the gap to its anchor that opinion closes per quarter.",
     )
     opinion_backlash: float = Field(
-        0.02, ge=0, le=1, description="Opinion moved per quarter per unit of coercion (or inducement)."
+        0.02,
+        ge=0,
+        le=1,
+        description="Opinion moved per quarter per unit of coercion (or inducement).",
     )
     trust_recovery: float = Field(
         0.005, ge=0, le=1, description="Share of lost trust in Russia regained per quarter."
     )
     abandonment: float = Field(
-        1.0, ge=0, le=5, description="Trust lost per unit of conflict flare-up Russia does not answer."
+        1.0,
+        ge=0,
+        le=5,
+        description="Trust lost per unit of conflict flare-up Russia does not answer.",
     )
     reaction_gain: float = Field(
         4.0, ge=0, le=50, description="Russian attention per unit of drift from a state's start."
@@ -460,9 +455,7 @@ class Ladder(_Strict):
     leave: Unit = Field(description="A partial member or observer below this leaves.")
     step_up: Unit = Field(description="A partial member or observer above this becomes a member.")
     join: Unit = Field(description="An outsider above this joins (or becomes observer).")
-    cost: float = Field(
-        0.0, ge=0, le=1, description="Commitment lost per unit of sovereignty sensitivity."
-    )
+    cost: float = Field(0.0, ge=0, le=1, description="Commitment lost per unit of sovereignty sensitivity.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -486,9 +479,7 @@ class Institutions(_Strict):
         description="CSTO ladder: member, frozen or suspended, withdrawn.",
     )
     eaeu: Ladder = Field(
-        default_factory=lambda: Ladder(
-            step_down=0.18, leave=0.12, step_up=0.5, join=0.9, cost=0.25
-        ),
+        default_factory=lambda: Ladder(step_down=0.18, leave=0.12, step_up=0.5, join=0.9, cost=0.25),
         description="EAEU ladder: member, observer, none.",
     )
     air_defence_join: Unit = Field(0.3, description="CSTO commitment above which a state joins.")
@@ -577,6 +568,7 @@ class Scenario(_Strict):
 
         Raises:
             ScenarioError: an unknown key path or a value the schema rejects.
+
         """
         data = self.model_dump(mode="json")
         for path, value in overrides.items():
@@ -605,6 +597,7 @@ def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR) -> Pa
 
     Raises:
         ScenarioError: no such file.
+
     """
     path = Path(name_or_path)
     if path.is_file():
@@ -621,6 +614,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
     Raises:
         ScenarioError: missing file, YAML syntax error, or not a mapping.
+
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -636,9 +630,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
-        raise ScenarioError(
-            f"{path}: top level is {type(data).__name__}; a scenario must be a YAML mapping"
-        )
+        raise ScenarioError(f"{path}: top level is {type(data).__name__}; a scenario must be a YAML mapping")
     return data
 
 
@@ -692,6 +684,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
     Raises:
         ScenarioError: with a one-line message naming file, key path, value and what is allowed.
+
     """
     path = resolve_path(name_or_path).resolve()
     data = _resolve_extends(path, path.parent, (path,))
@@ -703,6 +696,7 @@ def validate_scenario(data: Mapping[str, Any], *, source: str) -> Scenario:
 
     Raises:
         ScenarioError: the first problem found, in one line.
+
     """
     try:
         return Scenario.model_validate(data)
@@ -737,7 +731,8 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
             continue
         if item in SHOCK_KINDS:
             model = {
-                k: m for m in (StateShock, TradeAccessShock, PowerShock, ConflictShock)
+                k: m
+                for m in (StateShock, TradeAccessShock, PowerShock, ConflictShock)
                 for k in m.model_fields["kind"].annotation.__args__
             }[item]
             continue

@@ -29,6 +29,7 @@ class Results:
         model: one row per step (``step``, ``date``, ``quarter``, measures).
         states: one row per state per step.
         events: status changes and summit boycotts.
+
     """
 
     scenario: Scenario
@@ -66,6 +67,7 @@ def simulate(
 
     Raises:
         ScenarioError: a bad scenario or a bad number of steps.
+
     """
     config = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if steps is not None:

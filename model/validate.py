@@ -42,17 +42,14 @@ def checks(alignment: pd.DataFrame, cis_members: list[str]) -> dict[str, bool]:
     russia = alignment["alignment_russia"]
     result = {
         "Belarus most aligned with Russia": russia.idxmax() == "BLR",
-        "Armenia, Azerbaijan least among CIS members": set(
-            russia[cis_members].nsmallest(2).index
-        )
+        "Armenia, Azerbaijan least among CIS members": set(russia[cis_members].nsmallest(2).index)
         == {"ARM", "AZE"},
     }
     for code in HEDGERS:
         row = alignment.loc[code]
         top3 = set(row.sort_values(ascending=False).index[:3])
         result[f"{code} hedges between Russia and China"] = bool(
-            {"alignment_russia", "alignment_china"} <= top3
-            and row["alignment_china"] > row["alignment_west"]
+            {"alignment_russia", "alignment_china"} <= top3 and row["alignment_china"] > row["alignment_west"]
         )
     return result
 

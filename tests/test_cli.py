@@ -16,9 +16,7 @@ COHESION = Path(sys.executable).parent / "cohesion"
 
 
 def cohesion(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(COHESION), *args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([str(COHESION), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -41,14 +39,32 @@ def run_dir(tmp_path_factory) -> Path:
 
 def test_run_writes_every_output(run_dir):
     names = {p.name for p in run_dir.iterdir()}
-    assert {"model.parquet", "states.parquet", "events.parquet", "manifest.json", "summary.png"} <= names
+    assert {
+        "model.parquet",
+        "states.parquet",
+        "events.parquet",
+        "manifest.json",
+        "summary.png",
+    } <= names
     model = pd.read_parquet(run_dir / "model.parquet")
     assert list(model.columns[:4]) == ["step", "date", "quarter", "cohesion"]
     assert {"cis_members", "csto_members", "eaeu_members", "energy", "air_defence_rate"} <= set(model.columns)
     assert len(model) == 9
     states = pd.read_parquet(run_dir / "states.parquet")
-    expected = {"step", "date", "state", "alignment_russia", "alignment_west", "alignment_china",
-                "alignment_turkey", "cis", "csto", "eaeu", "trade_russia", "remittances"}
+    expected = {
+        "step",
+        "date",
+        "state",
+        "alignment_russia",
+        "alignment_west",
+        "alignment_china",
+        "alignment_turkey",
+        "cis",
+        "csto",
+        "eaeu",
+        "trade_russia",
+        "remittances",
+    }
     assert expected <= set(states.columns)
     assert set(states["state"]) == {"ARM", "AZE", "BLR", "KAZ", "KGZ", "TJK", "TKM", "UZB"}
     assert (run_dir / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

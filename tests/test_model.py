@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import AllianceModel, simulate
-from model.catalogue import CENTRAL_ASIA, INSTITUTIONS, POLES
+from model.catalogue import INSTITUTIONS, POLES
 from model.measures import cohesion_index, two_bloc_energy
 from model.scenario import available_scenarios, load_scenario
 from model.validate import checks, mean_alignment
@@ -180,13 +180,25 @@ def test_baseline_orders_states_plausibly(twenty_baseline_runs, baseline):
 def test_ordering_checks_can_fail():
     """The checks are not vacuous: a table with Armenia loyal to Russia fails them."""
     table = pd.DataFrame(
-        {"alignment_russia": [0.9, 0.95, 0.2], "alignment_west": [0.05, 0.0, 0.3],
-         "alignment_china": [0.03, 0.05, 0.3], "alignment_turkey": [0.02, 0.0, 0.2]},
+        {
+            "alignment_russia": [0.9, 0.95, 0.2],
+            "alignment_west": [0.05, 0.0, 0.3],
+            "alignment_china": [0.03, 0.05, 0.3],
+            "alignment_turkey": [0.02, 0.0, 0.2],
+        },
         index=["ARM", "BLR", "AZE"],
     )
     result = checks(
-        pd.concat([table, pd.DataFrame([[0.3, 0.4, 0.2, 0.1]] * 4, columns=table.columns,
-                                       index=["KAZ", "KGZ", "TJK", "UZB"])]),
+        pd.concat(
+            [
+                table,
+                pd.DataFrame(
+                    [[0.3, 0.4, 0.2, 0.1]] * 4,
+                    columns=table.columns,
+                    index=["KAZ", "KGZ", "TJK", "UZB"],
+                ),
+            ]
+        ),
         ["ARM", "BLR", "AZE", "KAZ", "KGZ", "TJK", "UZB"],
     )
     assert result["Belarus most aligned with Russia"]
@@ -255,6 +267,13 @@ def test_trade_access_shock_shifts_trade_toward_the_partner(baseline):
 
 def test_model_outputs_have_calendar_dates(baseline):
     run = simulate(baseline, seed=0, steps=5)
-    assert list(run.model["quarter"]) == ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1"]
+    assert list(run.model["quarter"]) == [
+        "2024Q4",
+        "2025Q1",
+        "2025Q2",
+        "2025Q3",
+        "2025Q4",
+        "2026Q1",
+    ]
     assert run.model["date"].iloc[1] == pd.Timestamp("2025-03-31")
     assert run.model["date"].iloc[-1] == pd.Timestamp("2026-03-31")

@@ -168,9 +168,7 @@ def test_low_trust_discounts_russian_guarantees():
 
 def test_remittances_and_energy_raise_russian_economic_benefit():
     plain = _model({"KGZ": neutral_state(), "KAZ": neutral_state()})
-    tied = _model(
-        {"KGZ": neutral_state(remittances=0.3, energy_dependence=0.8), "KAZ": neutral_state()}
-    )
+    tied = _model({"KGZ": neutral_state(remittances=0.3, energy_dependence=0.8), "KAZ": neutral_state()})
     fixed = plain.alignment.copy()
     _utility_after(plain, fixed.copy())
     _utility_after(tied, fixed.copy())
@@ -182,9 +180,7 @@ def test_remittances_and_energy_raise_russian_economic_benefit():
 def test_arms_protect_only_as_far_as_the_supplier_delivers():
     state = neutral_state(arms={"russia": 0.9, "west": 0.0, "china": 0.05, "turkey": 0.05, "other": 0.0})
     able = _model({"TJK": state, "KGZ": neutral_state()})
-    short = _model(
-        {"TJK": state, "KGZ": neutral_state()}, powers={"russia": {"arms_supply": 0.2}}
-    )
+    short = _model({"TJK": state, "KGZ": neutral_state()}, powers={"russia": {"arms_supply": 0.2}})
     fixed = able.alignment.copy()
     _utility_after(able, fixed.copy())
     _utility_after(short, fixed.copy())
@@ -207,7 +203,10 @@ def test_neighbours_pull_along_ties():
 def test_hedging_state_spreads_its_equilibrium_alignment():
     leaning = {"opinion_russia": 0.9}
     model = _model(
-        {"KAZ": neutral_state(hedging=0.95, **leaning), "BLR": neutral_state(hedging=0.0, **leaning)}
+        {
+            "KAZ": neutral_state(hedging=0.95, **leaning),
+            "BLR": neutral_state(hedging=0.0, **leaning),
+        }
     )
     hedger, loyal = model.alignment
     assert hedger.argmax() == loyal.argmax() == R

@@ -143,7 +143,7 @@ def test_bad_scenarios_get_one_clear_line(tmp_path, case, text, fragments):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ScenarioError, match="no such scenario file; built-in scenarios: .*baseline"):
+    with pytest.raises(ScenarioError, match=r"no such scenario file; built-in scenarios: .*baseline"):
         load_scenario(tmp_path / "nope.yaml")
 
 
@@ -162,7 +162,7 @@ def test_yaml_that_is_not_a_mapping(tmp_path):
 def test_binary_file(tmp_path):
     path = tmp_path / "image.yaml"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
-    with pytest.raises(ScenarioError, match="cannot be read as a text file|not valid YAML"):
+    with pytest.raises(ScenarioError, match=r"cannot be read as a text file|not valid YAML"):
         load_scenario(path)
 
 
@@ -188,7 +188,7 @@ def test_missing_extends(tmp_path):
 def test_extends_cannot_leave_the_folder_tree(tmp_path):
     write(tmp_path, "outside.yaml", (SCENARIO_DIR / "baseline.yaml").read_text())
     path = write(tmp_path, "inner/v.yaml", VARIANT.format(parent="../outside.yaml"))
-    with pytest.raises(ScenarioError, match="leaves the scenario folder .*give an absolute path"):
+    with pytest.raises(ScenarioError, match=r"leaves the scenario folder .*give an absolute path"):
         load_scenario(path)
     explicit = write(tmp_path, "inner/w.yaml", VARIANT.format(parent=tmp_path / "outside.yaml"))
     assert load_scenario(explicit).name == "my_variant"
@@ -201,7 +201,7 @@ def test_extends_must_be_a_name(tmp_path):
 
 
 def test_unknown_override_path(baseline):
-    with pytest.raises(ScenarioError, match="powers.russia.presure: unknown key path"):
+    with pytest.raises(ScenarioError, match=r"powers\.russia\.presure: unknown key path"):
         baseline.with_overrides({"powers.russia.presure": 0.5})
     with pytest.raises(ScenarioError, match="less than or equal to 1"):
         baseline.with_overrides({"powers.russia.pressure": 2})
