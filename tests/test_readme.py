@@ -1,0 +1,46 @@
+"""The README's commands are real: make targets exist, CI calls the test command,
+every `cohesion` subcommand the README names exists, every file it links exists."""
+
+from __future__ import annotations
+
+import re
+
+from model.cli import build_parser
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def quick_start_commands() -> list[str]:
+    block = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    return [line.split("#")[0].strip() for line in block.strip().splitlines()]
+
+
+def test_quick_start_is_two_make_commands_that_exist():
+    commands = quick_start_commands()
+    assert commands == ["make run", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    for command in commands:
+        target = command.split()[1]
+        assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+def test_every_cohesion_subcommand_in_the_readme_exists():
+    subparsers = next(
+        a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction"
+    )
+    named = set(re.findall(r"`cohesion ([a-z]+)", README))
+    assert named, "the README names no cohesion subcommand"
+    assert named <= set(subparsers.choices), named - set(subparsers.choices)
+
+
+def test_every_linked_file_exists():
+    for target in re.findall(r"\]\(([^)#]+)\)", README):
+        if target.startswith("http"):
+            continue
+        assert (ROOT / target).exists(), target
