@@ -1,0 +1,796 @@
+"""Sweeps: runs batched into chunks, executed serially, on a local pool or on Dask.
+
+Every run is a pure function of the design and its run id: run ``i`` is the
+design's point ``i // replications`` with the seed
+``SeedSequence(master_seed).spawn(n_runs)[i]`` (rebuilt on the worker as
+``SeedSequence(master_seed, spawn_key=(i,))``, which is the same sequence).
+So the serial loop, the local process pool and a Dask cluster give identical
+tables, and a resumed sweep gives what an uninterrupted one gives.
+
+Runs are grouped into chunks of contiguous ids, so that per-task overhead is
+paid once per chunk and a point's scenario is validated once per chunk rather
+than once per replication. At most a few chunks are in flight; each finished
+chunk is written to the store by the driver (workers need no shared file
+system) and then forgotten, so memory stays flat in the number of runs.
+Executors follow EMA Workbench's separation of model, sampler and evaluator
+(Kwakkel 2017); the seeding follows NumPy's SeedSequence guidance (SPEC 7).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import multiprocessing
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+import pandas as pd
+
+from model.errors import ScenarioError
+from model.model import AllianceModel
+from model.scenario import Scenario
+from model.simulate import Results, simulate
+
+#: Largest chunk (runs per task); about two seconds of work at 40 quarters.
+MAX_CHUNK = 100
+#: Chunks in flight per worker slot: enough to keep workers busy, few enough to bound memory.
+IN_FLIGHT_PER_SLOT = 2
+
+
+class WorkerLost(RuntimeError):
+    """A local worker process died (killed, or out of memory); the store stays consistent."""
+
+
+# --------------------------------------------------------------------------- one chunk
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every run of a sweep shares (sent once per chunk).
+
+    Attributes:
+        scenario: the base scenario.
+        paths: factor key paths.
+        integer: which factors are integers.
+        quarters: quarters per run.
+        entropy: the master seed.
+        measures: end-of-run measures to keep.
+        every: thinning of the per-step series, or None for no series.
+        series_measures: measures kept per step.
+        token: names the sweep's tasks on a cluster (the design hash).
+    """
+
+    scenario: Scenario
+    paths: tuple[str, ...]
+    integer: tuple[bool, ...]
+    quarters: int
+    entropy: int
+    measures: tuple[str, ...]
+    every: int | None = None
+    series_measures: tuple[str, ...] = ()
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Contiguous runs sent to a worker together.
+
+    Attributes:
+        run_ids: the runs' ids (ascending).
+        point_ids: each run's factor point.
+        replications: each run's replication number at its point.
+        values: factor values, one row per run.
+    """
+
+    run_ids: np.ndarray
+    point_ids: np.ndarray
+    replications: np.ndarray
+    values: np.ndarray
+
+    @property
+    def first(self) -> int:
+        """The first run id."""
+        return int(self.run_ids[0])
+
+    @property
+    def last(self) -> int:
+        """The last run id."""
+        return int(self.run_ids[-1])
+
+    def __len__(self) -> int:
+        return len(self.run_ids)
+
+
+@dataclass
+class ChunkResult:
+    """A chunk's tables.
+
+    Attributes:
+        first: first run id of the chunk.
+        last: last run id.
+        runs: completed runs, one row each.
+        series: per-step rows of the completed runs (None if not kept).
+        failures: runs that raised, one row each (None if none did).
+    """
+
+    first: int
+    last: int
+    runs: pd.DataFrame
+    series: pd.DataFrame | None
+    failures: pd.DataFrame | None
+
+    @property
+    def n_failed(self) -> int:
+        """Runs of the chunk that raised."""
+        return 0 if self.failures is None else len(self.failures)
+
+
+def run_seed(entropy: int, run_id: int) -> np.random.SeedSequence:
+    """The seed of run ``run_id``: child ``run_id`` of ``SeedSequence(entropy)``."""
+    return np.random.SeedSequence(entropy, spawn_key=(int(run_id),))
+
+
+def final_measures(
+    scenario: Scenario, seed: np.random.SeedSequence | int, measures: tuple[str, ...]
+) -> dict[str, Any]:
+    """Run a scenario to its horizon and return its end-of-run measures.
+
+    The same numbers as ``simulate(scenario, seed=seed, collect="final").final()``
+    (a test checks it), without building the run's tables: the sweep's fast path.
+
+    Args:
+        scenario: the scenario, its horizon set to the quarters to run.
+        seed: the run's seed.
+        measures: names of model measures (columns of the model table).
+
+    Returns:
+        The measures after the last quarter.
+    """
+    model = AllianceModel(scenario, rng=seed, collect="final")
+    while model.running:
+        model.step()
+    return {name: getattr(model, name) for name in measures}
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _identity(context: RunContext, chunk: Chunk, rows: list[int]) -> dict[str, Any]:
+    """Columns naming runs: ids, point, replication, factor values and seed."""
+    columns: dict[str, Any] = {
+        "run_id": chunk.run_ids[rows].astype(np.int64),
+        "point_id": chunk.point_ids[rows].astype(np.int64),
+        "replication": chunk.replications[rows].astype(np.int64),
+    }
+    for k, (path, integer) in enumerate(zip(context.paths, context.integer, strict=True)):
+        values = chunk.values[rows, k]
+        columns[path] = values.astype(np.int64) if integer else values.astype(float)
+    columns["seed_entropy"] = np.full(len(rows), context.entropy, dtype=np.int64)
+    columns["seed_spawn_key"] = chunk.run_ids[rows].astype(np.int64)
+    return columns
+
+
+def failures_frame(context: RunContext, rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """An empty failures table with the right columns (for a sweep with no failures)."""
+    empty = Chunk(
+        run_ids=np.zeros(0, np.int64),
+        point_ids=np.zeros(0, np.int64),
+        replications=np.zeros(0, np.int64),
+        values=np.zeros((0, len(context.paths))),
+    )
+    columns = _identity(context, empty, [])
+    columns["error"] = np.array([], dtype=object)
+    columns["traceback"] = np.array([], dtype=object)
+    frame = pd.DataFrame(columns)
+    return frame.astype({"error": "str", "traceback": "str"})
+
+
+def _point_scenario(context: RunContext, values: np.ndarray) -> Scenario:
+    overrides = {
+        path: int(round(v)) if integer else float(v)
+        for path, integer, v in zip(context.paths, context.integer, values, strict=True)
+    }
+    scenario = context.scenario.with_overrides(overrides) if overrides else context.scenario
+    return scenario.model_copy(update={"horizon": context.quarters})
+
+
+def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
+    """Run a chunk of runs; a run that raises is recorded, the others go on.
+
+    Each distinct point's scenario is built and validated once per chunk. This is
+    the function workers execute (local pool or Dask); it touches no files.
+
+    Args:
+        context: what the sweep's runs share.
+        chunk: the runs.
+
+    Returns:
+        The chunk's runs, series and failures tables.
+    """
+    scenarios: dict[int, Scenario | BaseException] = {}
+    done: list[int] = []
+    outputs: dict[str, list[Any]] = {name: [] for name in context.measures}
+    series: list[pd.DataFrame] = []
+    failed: list[int] = []
+    errors: list[str] = []
+    tracebacks: list[str] = []
+    for row, run_id in enumerate(chunk.run_ids):
+        point = int(chunk.point_ids[row])
+        try:
+            if point not in scenarios:
+                try:
+                    scenarios[point] = _point_scenario(context, chunk.values[row])
+                except Exception as exc:  # noqa: BLE001 - recorded per run, the sweep goes on
+                    scenarios[point] = exc
+            scenario = scenarios[point]
+            if isinstance(scenario, BaseException):
+                raise scenario
+            seed = run_seed(context.entropy, run_id)
+            if context.every is None:
+                measures = final_measures(scenario, seed, context.measures)
+            else:
+                results = simulate(scenario, seed=seed, collect="model", every=context.every)
+                measures = results.final().to_dict()
+                frame = results.model[["step", "date", *context.series_measures]]
+                frame.insert(0, "run_id", np.int64(run_id))
+                series.append(frame)
+        except Exception as exc:  # noqa: BLE001 - recorded per run, the sweep goes on
+            failed.append(row)
+            errors.append(_error_text(exc))
+            tracebacks.append("".join(traceback.format_exception(exc)))
+            continue
+        done.append(row)
+        for name in context.measures:
+            outputs[name].append(measures[name])
+    columns = _identity(context, chunk, done)
+    for name, values in outputs.items():
+        columns[name] = np.asarray(values) if values else np.zeros(0)
+    failures = None
+    if failed:
+        failures = pd.DataFrame(
+            {**_identity(context, chunk, failed), "error": errors, "traceback": tracebacks}
+        )
+    return ChunkResult(
+        first=chunk.first,
+        last=chunk.last,
+        runs=pd.DataFrame(columns),
+        series=pd.concat(series, ignore_index=True) if series else None,
+        failures=failures,
+    )
+
+
+def context_of(design: Any) -> RunContext:
+    """The run context of a resolved design (:class:`experiments.design.ResolvedDesign`)."""
+    return RunContext(
+        scenario=design.scenario,
+        paths=design.paths,
+        integer=tuple(f.integer for f in design.factors),
+        quarters=design.quarters,
+        entropy=design.seed,
+        measures=design.measures,
+        every=design.every,
+        series_measures=design.series_measures,
+        token=design.digest[:16],
+    )
+
+
+def plan_chunks(
+    todo: np.ndarray, points: np.ndarray, replications: int, size: int
+) -> Iterator[Chunk]:
+    """Split the run ids still to do into chunks of at most ``size`` runs.
+
+    Args:
+        todo: ascending run ids not yet stored.
+        points: the sample, one row per point.
+        replications: runs per point.
+        size: runs per chunk.
+
+    Yields:
+        Chunks in run-id order.
+    """
+    for start in range(0, len(todo), size):
+        ids = todo[start : start + size]
+        point_ids = ids // replications
+        yield Chunk(
+            run_ids=ids,
+            point_ids=point_ids,
+            replications=ids % replications,
+            values=points[point_ids],
+        )
+
+
+def auto_chunk_size(n_todo: int, slots: int) -> int:
+    """Runs per chunk: about eight chunks per worker slot, at most :data:`MAX_CHUNK`."""
+    return max(1, min(MAX_CHUNK, n_todo // (8 * max(1, slots))))
+
+
+# --------------------------------------------------------------------------- executors
+
+
+class Backend(Protocol):
+    """Where chunks run: ``submit`` returns a future, ``wait`` the finished ones."""
+
+    slots: int
+    label: str
+
+    def submit(self, context: RunContext, chunk: Chunk) -> Any:
+        """Start a chunk; return a future with ``.result()``."""
+
+    def wait(self, pending: set[Any]) -> set[Any]:
+        """Block until at least one pending future is done; return the done ones."""
+
+    def close(self, *, cancel: bool) -> None:
+        """Release the workers (cancelling what is queued if ``cancel``)."""
+
+
+class SerialBackend:
+    """Runs each chunk in this process when it is submitted."""
+
+    label = "serial"
+    slots = 1
+
+    def submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
+        """Run the chunk now; return a finished future."""
+        future: cf.Future = cf.Future()
+        future.set_result(run_chunk(context, chunk))
+        return future
+
+    def wait(self, pending: set[Any]) -> set[Any]:
+        """Every submitted future is already done."""
+        return set(pending)
+
+    def close(self, *, cancel: bool) -> None:
+        """Nothing to release."""
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["experiments.runner"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the driver's to handle (it stops the sweep cleanly)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class PoolBackend:
+    """A local process pool (the standard library's ``ProcessPoolExecutor``).
+
+    Workers are forked from the driver when it has a single thread (cheap, and it
+    works from scripts without a ``__main__`` guard and from notebooks); a driver
+    with threads (e.g. a Dask client) uses a fork server that has imported the
+    model once, and platforms without fork use spawn.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.slots = workers
+        self.label = f"local pool, {workers} workers"
+        self.pool = cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=_start_method(), initializer=_ignore_sigint
+        )
+
+    def submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
+        """Queue a chunk on the pool."""
+        return self.pool.submit(run_chunk, context, chunk)
+
+    def wait(self, pending: set[Any]) -> set[Any]:
+        """Wait for the first finished chunk."""
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        return done
+
+    def close(self, *, cancel: bool) -> None:
+        """Shut the pool down, dropping queued chunks if ``cancel`` (running ones finish)."""
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class DaskBackend:
+    """A Dask distributed cluster reached at a scheduler address.
+
+    The workers must be able to import ``model`` and ``experiments`` (install the
+    project on them). Start them with one thread each (``dask worker ADDRESS
+    --nthreads 1 --nworkers N``): a run holds the GIL. A lost worker's chunks are
+    rerun by Dask elsewhere; a chunk that keeps killing workers is recorded as failed.
+    """
+
+    def __init__(self, address: str, *, timeout: float = 10.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise ScenarioError(
+                f"--scheduler needs dask.distributed ({exc.name} is not installed); "
+                "pip install -e '.[experiments]'"
+            ) from None
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ScenarioError(
+                f"--scheduler {address}: cannot reach a Dask scheduler there ({_error_text(exc)})"
+            ) from None
+        threads = sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values())
+        self.slots = max(1, threads)
+        self.label = f"Dask at {address}, {threads} worker threads"
+        self.pending: set[Any] = set()
+
+    def submit(self, context: RunContext, chunk: Chunk) -> Any:
+        """Submit a chunk to the cluster (keyed by the design hash and the run ids)."""
+        key = f"sweep-{context.token}-{chunk.first}-{chunk.last}"
+        future = self.client.submit(run_chunk, context, chunk, key=key, pure=False)
+        self.pending.add(future)
+        return future
+
+    def wait(self, pending: set[Any]) -> set[Any]:
+        """Wait for the first finished chunk."""
+        from distributed import wait
+
+        done = set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+        self.pending -= done
+        return done
+
+    def close(self, *, cancel: bool) -> None:
+        """Cancel what is pending if asked, then disconnect (the cluster stays up)."""
+        if cancel and self.pending:
+            self.client.cancel(list(self.pending))
+        self.pending.clear()
+        self.client.close()
+
+
+def make_backend(*, workers: int | None = None, scheduler: str | None = None) -> Backend:
+    """Choose the executor: Dask if a scheduler is given, else a pool, else serial.
+
+    Args:
+        workers: local processes (default: the number of CPUs); 1 runs in this process.
+        scheduler: address of a Dask scheduler, e.g. ``tcp://127.0.0.1:8786``.
+
+    Returns:
+        The backend.
+
+    Raises:
+        ScenarioError: both options given, or the scheduler cannot be reached.
+    """
+    if scheduler is not None:
+        if workers is not None:
+            raise ScenarioError(
+                "--workers sets the local pool; with --scheduler the cluster's workers run "
+                "the sweep (give one or the other)"
+            )
+        return DaskBackend(scheduler)
+    workers = workers or multiprocessing.cpu_count()
+    return SerialBackend() if workers == 1 else PoolBackend(workers)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class Progress:
+    """A one-line progress bar on standard error: runs done, runs per second, time left.
+
+    On a terminal the line is redrawn at most five times a second; otherwise (a log
+    file, a batch job) a line is printed every tenth of the way.
+
+    Args:
+        total: runs in the sweep.
+        done: runs already stored (resume).
+        stream: where to write (default standard error).
+        enabled: False prints nothing.
+    """
+
+    def __init__(
+        self, total: int, *, done: int = 0, stream: TextIO | None = None, enabled: bool = True
+    ) -> None:
+        self.total, self.start_done, self.done, self.failed = total, done, done, 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = self.stream.isatty() if hasattr(self.stream, "isatty") else False
+        self.t0 = time.perf_counter()
+        self._last_draw = 0.0
+        self._next_decile = math.floor(10 * done / total) + 1 if total else 11
+
+    @property
+    def rate(self) -> float:
+        """Runs per second in this session."""
+        elapsed = time.perf_counter() - self.t0
+        return (self.done - self.start_done) / elapsed if elapsed > 0 else 0.0
+
+    def line(self) -> str:
+        """The progress line."""
+        rate = self.rate
+        left = (self.total - self.done) / rate if rate > 0 else math.inf
+        share = self.done / self.total
+        width = 24
+        filled = int(width * share)
+        bar = "#" * filled + "." * (width - filled)
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (
+            f"sweep [{bar}] {self.done}/{self.total} runs ({100 * share:.0f}%), "
+            f"{rate:.1f} runs/s, {_clock(left)} left{failed}"
+        )
+
+    def update(self, runs: int, failed: int = 0) -> None:
+        """Count finished runs and redraw if due."""
+        self.done += runs
+        self.failed += failed
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if self.tty:
+            if now - self._last_draw >= 0.2 or self.done == self.total:
+                self.stream.write("\r" + self.line() + "\x1b[K")
+                self.stream.flush()
+                self._last_draw = now
+        elif 10 * self.done >= self._next_decile * self.total:
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+            self._next_decile = math.floor(10 * self.done / self.total) + 1
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.enabled and self.tty:
+            self.stream.write("\r" + self.line() + "\x1b[K\n")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did.
+
+    Attributes:
+        out: the store folder.
+        n_runs: runs in the design.
+        stored_before: runs already stored when the sweep started (resume).
+        ran: runs executed in this session (completed or failed).
+        failures: failed runs in the whole store.
+        elapsed: seconds spent in this session.
+        backend: which executor ran it.
+        chunk_size: runs per chunk.
+    """
+
+    out: Path
+    n_runs: int
+    stored_before: int
+    ran: int = 0
+    failures: int = 0
+    elapsed: float = 0.0
+    backend: str = ""
+    chunk_size: int = 0
+    interrupted: bool = field(default=False, repr=False)
+
+    @property
+    def rate(self) -> float:
+        """Runs per second in this session."""
+        return self.ran / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def sweep(
+    design: Any,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    backend: Backend | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    chunk_size: int | None = None,
+    progress: bool = True,
+    stream: TextIO | None = None,
+) -> SweepReport:
+    """Run a design's runs not yet stored in ``out``, chunk by chunk.
+
+    Args:
+        design: a :class:`~experiments.design.ResolvedDesign`.
+        out: the store folder.
+        workers: local processes (default: the number of CPUs; 1 runs serially).
+        scheduler: a Dask scheduler address; the cluster runs the sweep.
+        backend: an executor already made (overrides ``workers`` and ``scheduler``).
+        resume: finish the sweep stored in ``out`` (refused if made by another design).
+        retry_failed: with ``resume``, run the failed runs again.
+        chunk_size: runs per chunk (default: about eight chunks per worker, at most 100).
+        progress: draw the progress bar.
+        stream: where the progress bar goes (default standard error).
+
+    Returns:
+        What was done. On Ctrl-C, :class:`KeyboardInterrupt` propagates after the
+        workers are stopped; every part written is complete and ``resume`` finishes.
+
+    Raises:
+        ScenarioError: ``out`` holds another sweep, or a bad option.
+        WorkerLost: a local worker process died; ``resume`` finishes the sweep.
+    """
+    from experiments.store import Store
+
+    if chunk_size is not None and chunk_size < 1:
+        raise ScenarioError(f"--chunk-size: {chunk_size}; allowed 1 or more")
+    points = design.sample()
+    store = Store.open(
+        Path(out),
+        design=design.as_json(),
+        digest=design.digest,
+        sample_digest=design.sample_digest(),
+        resume=resume,
+        retry_failed=retry_failed,
+    )
+    done = store.done_ids()
+    todo = np.setdiff1d(np.arange(design.n_runs, dtype=np.int64), done)
+    context = context_of(design)
+    report = SweepReport(out=Path(out), n_runs=design.n_runs, stored_before=len(done))
+    manifest = store.manifest()
+    session: dict[str, Any] = {"started": _now(), "runs_before": len(done)}
+    manifest["status"] = "running"
+    manifest.setdefault("sessions", []).append(session)
+    store.write_manifest(manifest)
+
+    bar = Progress(design.n_runs, done=len(done), stream=stream, enabled=progress)
+    t0 = time.perf_counter()
+    if len(todo):
+        backend = backend or make_backend(workers=workers, scheduler=scheduler)
+        report.backend = backend.label
+        size = chunk_size or auto_chunk_size(len(todo), backend.slots)
+        report.chunk_size = size
+        session.update(backend=backend.label, chunk_size=size)
+        try:
+            _drive(backend, context, plan_chunks(todo, points, design.replications, size), store, bar, report)
+        except BaseException as exc:
+            report.interrupted = isinstance(exc, KeyboardInterrupt)
+            backend.close(cancel=True)
+            bar.close()
+            report.elapsed = time.perf_counter() - t0
+            session.update(
+                finished=_now(),
+                ran=report.ran,
+                elapsed=round(report.elapsed, 3),
+                outcome="interrupted" if report.interrupted else _error_text(exc),
+            )
+            manifest["status"] = "interrupted"
+            store.write_manifest(manifest)
+            raise
+        backend.close(cancel=False)
+    bar.close()
+    report.elapsed = time.perf_counter() - t0
+    failures = store.consolidate_failures(failures_frame(context))
+    report.failures = len(failures)
+    session.update(
+        finished=_now(), ran=report.ran, elapsed=round(report.elapsed, 3), outcome="complete"
+    )
+    manifest.update(
+        status="complete",
+        completed=_now(),
+        runs_stored=int(design.n_runs - len(failures)),
+        failures=int(len(failures)),
+    )
+    store.write_manifest(manifest)
+    return report
+
+
+def _drive(
+    backend: Backend,
+    context: RunContext,
+    chunks: Iterator[Chunk],
+    store: Any,
+    bar: Progress,
+    report: SweepReport,
+) -> None:
+    """Keep a few chunks in flight; write each finished one and submit the next."""
+    window = IN_FLIGHT_PER_SLOT * backend.slots
+    pending: dict[Any, Chunk] = {}
+
+    def fill() -> None:
+        while len(pending) < window:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            pending[backend.submit(context, chunk)] = chunk
+
+    fill()
+    while pending:
+        for future in backend.wait(set(pending)):
+            chunk = pending.pop(future)
+            result = _result(future, context, chunk)
+            store.write_chunk(
+                result.first,
+                result.last,
+                runs=result.runs,
+                series=result.series,
+                failures=result.failures,
+            )
+            report.ran += len(chunk)
+            bar.update(len(chunk), result.n_failed)
+        fill()
+
+
+def _result(future: Any, context: RunContext, chunk: Chunk) -> ChunkResult:
+    """A chunk's result; a chunk the executor could not run becomes failed runs."""
+    try:
+        return future.result()
+    except cf.process.BrokenProcessPool:
+        raise WorkerLost(
+            f"a worker process died (killed, or out of memory) while running runs "
+            f"{chunk.first}-{chunk.last}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker: record, go on
+        rows = list(range(len(chunk)))
+        text = _error_text(exc)
+        failures = pd.DataFrame(
+            {
+                **_identity(context, chunk, rows),
+                "error": [text] * len(rows),
+                "traceback": ["".join(traceback.format_exception(exc))] * len(rows),
+            }
+        )
+        return ChunkResult(chunk.first, chunk.last, pd.DataFrame(), None, failures)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- one run again
+
+
+def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
+    """Run one stored run again, alone, with all its tables.
+
+    Rebuilds the run from the store: the resolved base scenario in the manifest,
+    the run's factor values and its seed (``seed_entropy``, ``seed_spawn_key``).
+
+    Args:
+        out: the store folder.
+        run_id: the run.
+        collect: what to collect ("all", "model" or "final"), as for :func:`simulate`.
+
+    Returns:
+        The run's results.
+
+    Raises:
+        ScenarioError: no such run in the store.
+    """
+    from experiments.store import Store
+
+    store = Store(Path(out))
+    design = store.manifest()["design"]
+    row = None
+    for table in ("runs", "failures"):
+        frame = store.read(table)
+        if len(frame) and (frame["run_id"] == run_id).any():
+            row = frame.loc[frame["run_id"] == run_id].iloc[0]
+            break
+    if row is None:
+        raise ScenarioError(f"{out}: run {run_id} is not stored")
+    paths = tuple(design["factors"])
+    context = RunContext(
+        scenario=Scenario.model_validate(design["scenario"]["resolved"]),
+        paths=paths,
+        integer=tuple(design["factors"][p]["integer"] for p in paths),
+        quarters=design["quarters"],
+        entropy=int(row["seed_entropy"]),
+        measures=tuple(design["outputs"]["measures"]),
+    )
+    scenario = _point_scenario(context, np.array([row[p] for p in paths], dtype=float))
+    seed = np.random.SeedSequence(int(row["seed_entropy"]), spawn_key=(int(row["seed_spawn_key"]),))
+    return simulate(scenario, seed=seed, collect=collect)
