@@ -1,0 +1,217 @@
+"""Subcommands of ``cohesion`` contributed by the experiment layer: sweep, analyze, compare.
+
+Each ``register_*`` function is named by an entry point in the
+``cohesion.commands`` group of ``pyproject.toml``; :mod:`model.cli` calls it
+with its subparsers and dispatches to the handler it returns. User errors are
+raised as :class:`~model.errors.ScenarioError` and printed by ``model.cli`` as
+one line with exit status 2.
+
+Exit statuses of ``cohesion sweep``: 0 every run completed; 1 some runs failed
+(recorded in ``failures.parquet``) or a worker process died; 2 a user error;
+130 interrupted (the store is consistent; ``--resume`` finishes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from model.errors import ScenarioError
+
+EXIT_OK, EXIT_FAILURES, EXIT_INTERRUPTED = 0, 1, 130
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; give 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion sweep DESIGN`` and return its handler."""
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run an experiment design (replicated runs over sampled factors) into a store",
+        description="Run every run of a design, chunk by chunk, into Parquet parts under --out. "
+        "Exit status: 0 all runs completed, 1 some failed (see failures.parquet), "
+        "2 user error, 130 interrupted (finish with --resume).",
+    )
+    parser.add_argument("design", help="design name (a YAML file in experiments/) or path")
+    parser.add_argument(
+        "--workers", type=_positive, help="local worker processes (default: CPUs; 1 runs serially)"
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786"
+    )
+    parser.add_argument("--out", type=Path, help="store folder (default results/sweeps/<design>/)")
+    parser.add_argument(
+        "--resume", action="store_true", help="finish the sweep stored in --out (skips stored runs)"
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="with --resume, run failed runs again"
+    )
+    parser.add_argument(
+        "--chunk-size", type=_positive, help="runs per task (default: about 8 tasks per worker, <= 100)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return _sweep
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from experiments.design import load_design
+    from experiments.runner import WorkerLost, sweep
+
+    if args.retry_failed and not args.resume:
+        raise ScenarioError("--retry-failed needs --resume")
+    design = load_design(args.design)
+    out = args.out or Path("results") / "sweeps" / design.name
+    resume_hint = shlex.join(["cohesion", "sweep", args.design, "--out", str(out), "--resume"])
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a batch system's kill: stop cleanly
+    try:
+        report = sweep(
+            design,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            chunk_size=args.chunk_size,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"cohesion: interrupted; every part written under {out}/ is complete; "
+            f"finish with: {resume_hint}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except WorkerLost as exc:
+        print(
+            f"cohesion: {exc}; every part written under {out}/ is complete; finish with: {resume_hint}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURES
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if report.ran == 0:
+        print(f"{design.name}: nothing to run; all {report.n_runs} runs are stored in {out}/")
+    else:
+        print(
+            f"{design.name}: {report.ran} runs in {report.elapsed:.1f} s ({report.rate:.1f} runs/s, "
+            f"{report.backend}, chunks of {report.chunk_size})"
+            + (f"; {report.stored_before} were already stored" if report.stored_before else "")
+        )
+    if report.failures:
+        print(
+            f"{design.name}: {report.failures} of {report.n_runs} runs failed; "
+            f"see {out / 'failures.parquet'} (run id, factors, seed, error)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURES
+    print(f"wrote {out}/ (runs/, manifest.json{', series/' if design.every else ''}, failures.parquet)")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+def register_analyze(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion analyze DIR`` and return its handler."""
+    parser = subparsers.add_parser(
+        "analyze",
+        help="figures, tables and a short report from a sweep store",
+        description="Read a sweep store and write PNG figures, CSV tables and report.txt "
+        "into DIR/analysis/: heatmaps for two-factor grids, Sobol indices, Morris mu* and sigma, "
+        "fan charts of series.",
+    )
+    parser.add_argument("store", type=Path, help="the sweep's folder (its --out)")
+    parser.add_argument(
+        "--measures",
+        help="comma-separated measures for figures (default: cohesion and the three institutions)",
+    )
+    parser.add_argument("--out", type=Path, help="where to write (default STORE/analysis/)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print the report")
+    return _analyze
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from experiments.analysis import analyze
+
+    measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
+    written, report = analyze(args.store, out=args.out, measures=measures)
+    if not args.quiet:
+        print(report)
+    folder = written[0].parent if written else args.out
+    print(f"wrote {len(written)} files to {folder}/")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def register_compare(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion compare SCENARIO_A SCENARIO_B`` and return its handler."""
+    parser = subparsers.add_parser(
+        "compare",
+        help="run two scenarios with common random numbers and show the difference",
+        description="Run both scenarios with the same seed per replication (common random numbers) "
+        "and print the mean difference B - A of each outcome with a 95% confidence interval.",
+    )
+    parser.add_argument("scenario_a", help="scenario name or YAML path (A, the reference)")
+    parser.add_argument("scenario_b", help="scenario name or YAML path (B)")
+    parser.add_argument("--reps", type=_positive, default=50, help="replications (default 50)")
+    parser.add_argument("--seed", type=_non_negative, default=0, help="master seed (default 0)")
+    parser.add_argument("--steps", type=_positive, help="quarters (default: A's horizon)")
+    parser.add_argument("--workers", type=_positive, help="local worker processes (default: CPUs)")
+    parser.add_argument("--measures", help="comma-separated measures (default: a headline set; 'all')")
+    parser.add_argument("--out", type=Path, help="also write compare.csv, runs.csv and compare.png here")
+    return _compare
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from experiments.compare import compare, format_table, write_comparison
+
+    measures = None
+    if args.measures:
+        measures = [m.strip() for m in args.measures.split(",") if m.strip()]
+    result = compare(
+        args.scenario_a,
+        args.scenario_b,
+        reps=args.reps,
+        seed=args.seed,
+        steps=args.steps,
+        workers=args.workers,
+        measures=measures,
+    )
+    print(format_table(result))
+    if args.out:
+        written = write_comparison(result, args.out)
+        print(f"wrote {len(written)} files to {args.out}/")
+    return EXIT_OK
