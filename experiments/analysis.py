@@ -33,13 +33,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from experiments.store import Store, atomic_write  # noqa: E402
-from model.errors import ScenarioError  # noqa: E402
-from model.output import POLE_COLOURS  # noqa: E402
+from experiments.store import Store, atomic_write
+from model.errors import ScenarioError
+from model.output import POLE_COLOURS
 
 #: Measures drawn by default (tables cover every stored measure).
 FIGURE_MEASURES = ("cohesion", "cohesion_cis", "cohesion_csto", "cohesion_eaeu")
@@ -128,7 +128,7 @@ def analyze(
     """
     sweep = _Sweep(Path(root))
     out = Path(out) if out else Path(root) / "analysis"
-    out.mkdir(parents=True, exist_ok=True)
+    _fresh(out)
     if measures:
         for name in measures:
             if name not in sweep.measures:
@@ -187,6 +187,22 @@ def analyze(
     atomic_write(path, lambda tmp: tmp.write_text(report + "\n"))
     written.append(path)
     return written, report
+
+
+def _fresh(out: Path) -> None:
+    """Make ``out`` ready: remove a previous analysis there, refuse a folder of other files.
+
+    Raises:
+        ScenarioError: ``out`` holds files and no previous ``report.txt``.
+    """
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "report.txt").is_file():
+            raise ScenarioError(
+                f"{out}: folder is not empty and holds no previous analysis; give a new --out"
+            )
+        for old in (*out.glob("*.png"), *out.glob("*.csv"), out / "report.txt"):
+            old.unlink()
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def _header(sweep: _Sweep, root: Path) -> list[str]:
@@ -445,8 +461,13 @@ def _morris(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) 
             part["mu_star"], part["sigma"], xerr=part["mu_star_conf"], fmt="o", color="#c0392b", capsize=3
         )
         for row in part.itertuples():
-            ax.annotate(_short(row.factor), (row.mu_star, row.sigma), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                _short(row.factor),
+                (row.mu_star, row.sigma),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
         top = max(part["mu_star"].max(), part["sigma"].max()) * 1.1 or 1.0
         ax.plot([0, top], [0, top], color="0.6", lw=0.8, ls="--")
         ax.set_xlabel("mu* (mean absolute elementary effect)")
@@ -515,7 +536,8 @@ def _fan_groups(sweep: _Sweep) -> tuple[dict[int, str], str]:
     else:
         return {-1: "all runs"}, "all runs pooled (a sampled design has no replicated points to fan)"
     labels = {
-        int(pid): ", ".join(f"{_short(f)}={row[f]:g}" for f in sweep.factors) for pid, row in chosen.iterrows()
+        int(pid): ", ".join(f"{_short(f)}={row[f]:g}" for f in sweep.factors)
+        for pid, row in chosen.iterrows()
     }
     return labels, how
 
@@ -546,9 +568,7 @@ def _fans(sweep: _Sweep, out: Path, written: list[Path]) -> list[str]:
             ax.fill_between(part["date"], part["p05"], part["p95"], color=colour, alpha=0.2)
             ax.plot(part["date"], part["p50"], color=colour, lw=2, label=labels[group])
         ax.set_ylabel(name)
-        ax.set_title(
-            f"{sweep.design['name']}: {name}, median and 5-95% band across replications", fontsize=9
-        )
+        ax.set_title(f"{sweep.design['name']}: {name}, median and 5-95% band across replications", fontsize=9)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
         _save(fig, out / f"fan_{name}.png", written)

@@ -70,9 +70,7 @@ def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
     parser.add_argument(
         "--resume", action="store_true", help="finish the sweep stored in --out (skips stored runs)"
     )
-    parser.add_argument(
-        "--retry-failed", action="store_true", help="with --resume, run failed runs again"
-    )
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume, run failed runs again")
     parser.add_argument(
         "--chunk-size", type=_positive, help="runs per task (default: about 8 tasks per worker, <= 100)"
     )
@@ -86,7 +84,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from experiments.design import load_design
-    from experiments.runner import WorkerLost, sweep
+    from experiments.runner import WorkerLostError, sweep
 
     if args.retry_failed and not args.resume:
         raise ScenarioError("--retry-failed needs --resume")
@@ -107,12 +105,11 @@ def _sweep(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print(
-            f"cohesion: interrupted; every part written under {out}/ is complete; "
-            f"finish with: {resume_hint}",
+            f"cohesion: interrupted; every part written under {out}/ is complete; finish with: {resume_hint}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    except WorkerLost as exc:
+    except WorkerLostError as exc:
         print(
             f"cohesion: {exc}; every part written under {out}/ is complete; finish with: {resume_hint}",
             file=sys.stderr,

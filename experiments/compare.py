@@ -209,8 +209,7 @@ def format_table(result: Comparison) -> str:
     lines = [
         f"compare {result.a.name} (A) with {result.b.name} (B): {result.reps} replications with "
         f"common random numbers (seed {result.seed}), {result.steps} quarters",
-        f"{'measure':<24}{'A mean':>10}{'B mean':>10}{'B - A':>10}   {'95% CI of B - A':<22}"
-        f"{'CRN gain':>9}",
+        f"{'measure':<24}{'A mean':>10}{'B mean':>10}{'B - A':>10}   {'95% CI of B - A':<22}{'CRN gain':>9}",
     ]
     for row in result.summary.itertuples():
         ci = f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]"
@@ -250,7 +249,9 @@ def write_comparison(result: Comparison, out: Path) -> list[Path]:
     measures = list(result.summary["measure"])
     cols = min(5, len(measures))
     rows = math.ceil(len(measures) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.4 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.6 * cols, 2.4 * rows), squeeze=False, layout="constrained"
+    )
     a = result.runs[result.runs["scenario"] == "A"].set_index("replication").sort_index()
     b = result.runs[result.runs["scenario"] == "B"].set_index("replication").sort_index()
     for ax, row in zip(axes.flat, result.summary.itertuples(), strict=False):
@@ -258,8 +259,12 @@ def write_comparison(result: Comparison, out: Path) -> list[Path]:
         jitter = np.linspace(-0.15, 0.15, len(d))
         ax.scatter(jitter, d, s=6, color="0.6")
         ax.errorbar(
-            [0], [row.difference], yerr=[[row.difference - row.ci_low], [row.ci_high - row.difference]],
-            fmt="o", color="#c0392b", capsize=4,
+            [0],
+            [row.difference],
+            yerr=[[row.difference - row.ci_low], [row.ci_high - row.difference]],
+            fmt="o",
+            color="#c0392b",
+            capsize=4,
         )
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks([])

@@ -123,8 +123,7 @@ class Sampler(_Strict):
     )
     second_order: bool = Field(
         False,
-        description="sobol: also estimate second-order indices (N*(2D+2) points instead of "
-        "N*(D+2)).",
+        description="sobol: also estimate second-order indices (N*(2D+2) points instead of N*(D+2)).",
     )
     trajectories: int | None = Field(
         None, ge=2, le=100_000, description="morris: number of trajectories (each D+1 points)."
@@ -145,8 +144,7 @@ class Sampler(_Strict):
         if self.method == "sobol" and self.n & (self.n - 1):
             low = 1 << (self.n.bit_length() - 1)
             raise ValueError(
-                f"n = {self.n} is not a power of two; Sobol sampling needs one "
-                f"(nearest: {low} or {2 * low})"
+                f"n = {self.n} is not a power of two; Sobol sampling needs one (nearest: {low} or {2 * low})"
             )
         if self.method == "morris" and self.levels % 2:
             raise ValueError(
@@ -188,9 +186,7 @@ class Design(_Strict):
         min_length=1, description="Factors keyed by scenario key path, e.g. powers.russia.pressure."
     )
     sampler: Sampler = Field(default_factory=Sampler, description="How points are drawn.")
-    replications: int = Field(
-        1, ge=1, le=100_000, description="Runs per point, each with its own seed."
-    )
+    replications: int = Field(1, ge=1, le=100_000, description="Runs per point, each with its own seed.")
     quarters: int | None = Field(
         None, ge=1, le=400, description="Quarters per run (default: the scenario's horizon)."
     )
@@ -274,19 +270,19 @@ def _leaf(path: str, scenario: Scenario) -> tuple[bool, tuple[float, float, bool
             continue
         fields = node.model_fields
         if part not in fields:
-            raise ValueError(
-                f"unknown key path ({part!r} not found; keys at {here}: {', '.join(fields)})"
-            )
+            raise ValueError(f"unknown key path ({part!r} not found; keys at {here}: {', '.join(fields)})")
         info = fields[part]
         annotation = info.annotation
         if last:
             if path == "horizon":
                 raise ValueError("horizon cannot be a factor; set the design's quarters instead")
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                raise ValueError(
+                    f"{path} is a group of keys ({', '.join(annotation.model_fields)}), not a number"
+                )
             if annotation not in (int, float):
                 kind = getattr(annotation, "__name__", str(annotation))
-                raise ValueError(
-                    f"{path} is not a number (it is {kind}); only numeric keys can be factors"
-                )
+                raise ValueError(f"{path} is not a number (it is {kind}); only numeric keys can be factors")
             return annotation is int, _bounds(info.metadata)
         data = data[part]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -301,18 +297,14 @@ def _leaf(path: str, scenario: Scenario) -> tuple[bool, tuple[float, float, bool
 def _check_factor(path: str, spec: FactorSpec, scenario: Scenario, method: str) -> FactorInfo:
     integer, (low, high, low_strict, high_strict) = _leaf(path, scenario)
     if spec.values is not None and method != "grid":
-        raise ValueError(
-            f"a list of values needs the grid sampler; the {method} sampler needs {{min, max}}"
-        )
+        raise ValueError(f"a list of values needs the grid sampler; the {method} sampler needs {{min, max}}")
     if spec.values is None and method == "grid" and spec.num is None:
         raise ValueError("a range on the grid sampler needs num (how many values)")
     if spec.num is not None and method != "grid":
         raise ValueError(f"num applies to the grid sampler only, not {method}")
     ends = spec.values if spec.values is not None else [spec.min, spec.max]
     for value in ends:
-        if value < low or value > high or (low_strict and value == low) or (
-            high_strict and value == high
-        ):
+        if value < low or value > high or (low_strict and value == low) or (high_strict and value == high):
             raise ValueError(
                 f"{value:g} is out of range; allowed {_allowed(low, high, low_strict, high_strict)}"
             )

@@ -19,14 +19,14 @@ Executors follow EMA Workbench's separation of model, sampler and evaluator
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
 import signal
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ MAX_CHUNK = 100
 IN_FLIGHT_PER_SLOT = 2
 
 
-class WorkerLost(RuntimeError):
+class WorkerLostError(RuntimeError):
     """A local worker process died (killed, or out of memory); the store stays consistent."""
 
 
@@ -198,7 +198,7 @@ def failures_frame(context: RunContext, rows: list[dict[str, Any]] | None = None
 
 def _point_scenario(context: RunContext, values: np.ndarray) -> Scenario:
     overrides = {
-        path: int(round(v)) if integer else float(v)
+        path: round(v) if integer else float(v)
         for path, integer, v in zip(context.paths, context.integer, values, strict=True)
     }
     scenario = context.scenario.with_overrides(overrides) if overrides else context.scenario
@@ -231,7 +231,7 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
             if point not in scenarios:
                 try:
                     scenarios[point] = _point_scenario(context, chunk.values[row])
-                except Exception as exc:  # noqa: BLE001 - recorded per run, the sweep goes on
+                except Exception as exc:
                     scenarios[point] = exc
             scenario = scenarios[point]
             if isinstance(scenario, BaseException):
@@ -245,7 +245,7 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
                 frame = results.model[["step", "date", *context.series_measures]]
                 frame.insert(0, "run_id", np.int64(run_id))
                 series.append(frame)
-        except Exception as exc:  # noqa: BLE001 - recorded per run, the sweep goes on
+        except Exception as exc:
             failed.append(row)
             errors.append(_error_text(exc))
             tracebacks.append("".join(traceback.format_exception(exc)))
@@ -285,9 +285,7 @@ def context_of(design: Any) -> RunContext:
     )
 
 
-def plan_chunks(
-    todo: np.ndarray, points: np.ndarray, replications: int, size: int
-) -> Iterator[Chunk]:
+def plan_chunks(todo: np.ndarray, points: np.ndarray, replications: int, size: int) -> Iterator[Chunk]:
     """Split the run ids still to do into chunks of at most ``size`` runs.
 
     Args:
@@ -356,8 +354,6 @@ class SerialBackend:
 
 def _start_method() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["experiments.runner"])
@@ -365,25 +361,36 @@ def _start_method() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the driver's to handle (it stops the sweep cleanly)."""
+def _init_worker() -> None:
+    """Worker initializer: leave Ctrl-C to the driver, and die with the driver.
+
+    Ctrl-C reaches the whole process group; the driver handles it and stops the
+    pool. On Linux a worker also asks the kernel to kill it when its parent dies
+    (``PR_SET_PDEATHSIG``), so a driver killed with SIGKILL leaves no idle workers.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: workers outlive a SIGKILL
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 class PoolBackend:
     """A local process pool (the standard library's ``ProcessPoolExecutor``).
 
-    Workers are forked from the driver when it has a single thread (cheap, and it
-    works from scripts without a ``__main__`` guard and from notebooks); a driver
-    with threads (e.g. a Dask client) uses a fork server that has imported the
-    model once, and platforms without fork use spawn.
+    Workers start from a fork server that has imported the model once (cheap, and
+    no thread of the driver, such as OpenBLAS's or Arrow's, is forked); platforms
+    without it use spawn. As with any process pool, a script that starts a sweep
+    needs an ``if __name__ == "__main__":`` guard.
     """
 
     def __init__(self, workers: int) -> None:
         self.slots = workers
         self.label = f"local pool, {workers} workers"
         self.pool = cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=_start_method(), initializer=_ignore_sigint
+            max_workers=workers, mp_context=_start_method(), initializer=_init_worker
         )
 
     def submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
@@ -427,19 +434,24 @@ class DaskBackend:
         self.slots = max(1, threads)
         self.label = f"Dask at {address}, {threads} worker threads"
         self.pending: set[Any] = set()
+        self.finished: Any = None  # an as_completed iterator over the submitted chunks
 
     def submit(self, context: RunContext, chunk: Chunk) -> Any:
         """Submit a chunk to the cluster (keyed by the design hash and the run ids)."""
+        from distributed import as_completed
+
         key = f"sweep-{context.token}-{chunk.first}-{chunk.last}"
         future = self.client.submit(run_chunk, context, chunk, key=key, pure=False)
         self.pending.add(future)
+        if self.finished is None:
+            self.finished = as_completed([future], loop=self.client.loop)
+        else:
+            self.finished.add(future)
         return future
 
     def wait(self, pending: set[Any]) -> set[Any]:
-        """Wait for the first finished chunk."""
-        from distributed import wait
-
-        done = set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+        """Wait for the first finished chunk (and take any others already finished)."""
+        done = set(self.finished.next_batch(block=True)) & pending
         self.pending -= done
         return done
 
@@ -621,7 +633,7 @@ def sweep(
 
     Raises:
         ScenarioError: ``out`` holds another sweep, or a bad option.
-        WorkerLost: a local worker process died; ``resume`` finishes the sweep.
+        WorkerLostError: a local worker process died; ``resume`` finishes the sweep.
     """
     from experiments.store import Store
 
@@ -675,17 +687,48 @@ def sweep(
     report.elapsed = time.perf_counter() - t0
     failures = store.consolidate_failures(failures_frame(context))
     report.failures = len(failures)
-    session.update(
-        finished=_now(), ran=report.ran, elapsed=round(report.elapsed, 3), outcome="complete"
-    )
+    session.update(finished=_now(), ran=report.ran, elapsed=round(report.elapsed, 3), outcome="complete")
     manifest.update(
         status="complete",
         completed=_now(),
         runs_stored=int(design.n_runs - len(failures)),
-        failures=int(len(failures)),
+        failures=len(failures),
     )
     store.write_manifest(manifest)
     return report
+
+
+def execute(
+    backend: Backend,
+    tasks: Iterator[tuple[RunContext, Chunk]],
+    on_result: Callable[[Chunk, ChunkResult], None],
+) -> None:
+    """Run chunks on a backend, a few in flight at a time, handing each result over as it ends.
+
+    Args:
+        backend: where chunks run.
+        tasks: (context, chunk) pairs, consumed lazily.
+        on_result: called in this process with each finished chunk and its result.
+
+    Raises:
+        WorkerLostError: a local worker process died.
+    """
+    window = IN_FLIGHT_PER_SLOT * backend.slots
+    pending: dict[Any, tuple[RunContext, Chunk]] = {}
+
+    def fill() -> None:
+        while len(pending) < window:
+            task = next(tasks, None)
+            if task is None:
+                return
+            pending[backend.submit(*task)] = task
+
+    fill()
+    while pending:
+        for future in backend.wait(set(pending)):
+            context, chunk = pending.pop(future)
+            on_result(chunk, _result(future, context, chunk))
+        fill()
 
 
 def _drive(
@@ -696,32 +739,16 @@ def _drive(
     bar: Progress,
     report: SweepReport,
 ) -> None:
-    """Keep a few chunks in flight; write each finished one and submit the next."""
-    window = IN_FLIGHT_PER_SLOT * backend.slots
-    pending: dict[Any, Chunk] = {}
+    """Run the chunks; write each finished one to the store and count it."""
 
-    def fill() -> None:
-        while len(pending) < window:
-            chunk = next(chunks, None)
-            if chunk is None:
-                return
-            pending[backend.submit(context, chunk)] = chunk
+    def write(chunk: Chunk, result: ChunkResult) -> None:
+        store.write_chunk(
+            result.first, result.last, runs=result.runs, series=result.series, failures=result.failures
+        )
+        report.ran += len(chunk)
+        bar.update(len(chunk), result.n_failed)
 
-    fill()
-    while pending:
-        for future in backend.wait(set(pending)):
-            chunk = pending.pop(future)
-            result = _result(future, context, chunk)
-            store.write_chunk(
-                result.first,
-                result.last,
-                runs=result.runs,
-                series=result.series,
-                failures=result.failures,
-            )
-            report.ran += len(chunk)
-            bar.update(len(chunk), result.n_failed)
-        fill()
+    execute(backend, ((context, chunk) for chunk in chunks), write)
 
 
 def _result(future: Any, context: RunContext, chunk: Chunk) -> ChunkResult:
@@ -729,11 +756,10 @@ def _result(future: Any, context: RunContext, chunk: Chunk) -> ChunkResult:
     try:
         return future.result()
     except cf.process.BrokenProcessPool:
-        raise WorkerLost(
-            f"a worker process died (killed, or out of memory) while running runs "
-            f"{chunk.first}-{chunk.last}"
+        raise WorkerLostError(
+            f"a worker process died (killed, or out of memory) while running runs {chunk.first}-{chunk.last}"
         ) from None
-    except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker: record, go on
+    except Exception as exc:
         rows = list(range(len(chunk)))
         text = _error_text(exc)
         failures = pd.DataFrame(

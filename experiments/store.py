@@ -288,6 +288,8 @@ class Store:
         write_parquet(failures, path)
         for part in self.parts("failures"):
             part.unlink()
+        if not any(self.folder("failures").iterdir()):
+            self.folder("failures").rmdir()
         return failures
 
     # --- reading --------------------------------------------------------------------
