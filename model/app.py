@@ -33,9 +33,8 @@ import html
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -313,7 +312,7 @@ class Drift:
         if self.change >= DRIFT_SHOWN:
             return "moving closer to Russia"
         if self.toward and self.toward != "russia":
-            return f"steady with Russia, leaning more to {POLE_LABELS[self.toward]}"
+            return f"steady with Russia; leaning to {POLE_LABELS[self.toward]}"
         return "steady"
 
 
@@ -339,45 +338,46 @@ def drifts(model: ViewModel) -> list[Drift]:
 
 
 def drift_table_html(model: ViewModel) -> str:
-    """An HTML table: alignment with Russia then and now, the drift in words, statuses."""
+    """An HTML table: alignment with Russia then and now, the drift in words, memberships."""
     rows = []
     by_code = {s.code: s for s in model.states}
     for d in drifts(model):
         state = by_code[d.code]
         colour = POLE_COLOURS[d.toward] if d.toward else "#555"
-        cells = [
-            f"<td><b>{html.escape(d.name)}</b></td>",
-            f"<td class='num'>{d.russia_start:.2f} → {d.russia_now:.2f} ({d.change:+.2f})</td>",
-            f"<td style='color:{colour}'>{html.escape(d.words())}</td>",
-        ]
+        marks = []
         for inst in INSTITUTIONS:
             status = state.status[inst]
             tier = STATUS_TIER[status]
-            cells.append(f"<td style='color:{STATUS_COLOUR[tier]}'>{STATUS_MARK[tier]} {status}</td>")
-        cells.append(f"<td>{'yes' if state.air_defence else 'no'}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+            marks.append(
+                f"<span title='{inst.upper()}: {status}' style='color:{STATUS_COLOUR[tier]}'>"
+                f"{STATUS_MARK[tier]}&#8202;{inst.upper()}</span>"
+            )
+        if state.air_defence:
+            marks.append("<span title='in the unified air-defence system'>▲AD</span>")
+        rows.append(
+            "<tr>"
+            f"<td><b>{html.escape(d.name)}</b><br><span class='marks'>{' '.join(marks)}</span></td>"
+            f"<td class='num'>{d.russia_start:.2f} → {d.russia_now:.2f}<br>({d.change:+.2f})</td>"
+            f"<td style='color:{colour}'>{html.escape(d.words())}</td>"
+            "</tr>"
+        )
     head = "".join(
         f"<th>{h}</th>"
-        for h in (
-            "State",
-            "With Russia: start → now",
-            "Drift since the start",
-            "CIS",
-            "CSTO",
-            "EAEU",
-            "Air defence",
-        )
+        for h in ("State and memberships", "With Russia: start → now", "Drift since the start")
     )
     return (
         "<style>.cohesion-drift{border-collapse:collapse;font-size:12.5px;width:100%}"
         ".cohesion-drift th,.cohesion-drift td{padding:3px 6px;border-bottom:1px solid #e3e3e3;"
         "text-align:left;vertical-align:top}.cohesion-drift th{font-weight:600;color:#444}"
-        ".cohesion-drift td.num{white-space:nowrap;font-variant-numeric:tabular-nums}</style>"
+        ".cohesion-drift td.num,.cohesion-drift .marks{white-space:nowrap;font-size:11.5px;"
+        "font-variant-numeric:tabular-nums}</style>"
         "<table class='cohesion-drift'><thead><tr>"
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        "<div style='font-size:11.5px;color:#666;margin-top:4px'>Alignment with Russia is the "
-        "share of a state's alignment given to Russia (0 to 1); the rest goes to the West, "
-        "China and Türkiye. Most drifting away from Russia first.</div>"
+        "<div style='font-size:11.5px;color:#666;margin-top:6px'>Alignment with Russia: the "
+        "share of a state's alignment that goes to Russia (0 to 1); the rest goes to the West, "
+        "China and Türkiye. Most drifting away from Russia first. Memberships: ● member, "
+        "◐ frozen, suspended, associate or observer, ○ out; ▲AD in the unified air defence. "
+        "Hover a mark for the exact status.</div>"
     )
 
 
@@ -396,14 +396,14 @@ def _radius(weight: float, largest: float) -> float:
 
 def draw_map(model: ViewModel) -> Figure:
     """The states on a map: alignment pies, statuses, drift arrows, ties and conflicts."""
-    fig = Figure(figsize=(9.6, 6.6), dpi=100)
+    fig = Figure(figsize=(8.6, 6.1), dpi=100)
     ax = fig.add_axes((0.035, 0.2, 0.95, 0.78))
     codes = model.codes
     lonlat = [STATES[c][2:] for c in codes]
     xy = [_xy(*p) for p in lonlat]
     lons = [p[0] for p in lonlat] + [RUSSIA_CAPITAL[1]]
     lats = [p[1] for p in lonlat] + [RUSSIA_CAPITAL[2]]
-    west, east = min(lons) - 10, max(lons) + 11
+    west, east = min(lons) - 10, max(lons) + 13
     ax.set_xlim(_xy(west, 0)[0], _xy(east, 0)[0])
     ax.set_ylim(min(lats) - 3.8, max(lats) + 2.4)
     ax.set_aspect("equal")
@@ -552,20 +552,14 @@ def _label(state, d: Drift, xy: tuple[float, float], r_points: float) -> Annotat
 
 
 def _compass(ax) -> None:
-    """Name the poles at the edges of the map, in their colours, where their capitals lie."""
+    """Name the poles at the edges of the map, in their colours, toward their capitals."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     style = {"fontsize": 9, "fontweight": "bold", "zorder": 3}
-    ax.text(x0 + 0.3, (y0 + y1) / 2 + 2, "◀ West", color=POLE_COLOURS["west"], **style)
-    ax.text(x1 - 0.3, (y0 + y1) / 2 - 2, "China ▶", ha="right", color=POLE_COLOURS["china"], **style)
-    ax.text(
-        _xy(*POLE_ANCHORS["turkey"])[0],
-        y0 + 0.4,
-        "▼ Türkiye",
-        ha="center",
-        color=POLE_COLOURS["turkey"],
-        **style,
-    )
+    ax.text(x0 + 0.3, y1 - 1.2, "◀ West", va="top", color=POLE_COLOURS["west"], **style)
+    ax.text(x1 - 0.3, y0 + 2.2, "China ▶", ha="right", color=POLE_COLOURS["china"], **style)
+    turkey = _xy(*POLE_ANCHORS["turkey"])[0]
+    ax.text(turkey, y0 + 0.4, "▼ Türkiye", ha="center", color=POLE_COLOURS["turkey"], **style)
 
 
 def _legend_handles() -> list:
@@ -750,7 +744,7 @@ def ChartsView(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara compone
     update_counter.get()
     m = model.value
     image = solara.use_memo(lambda: png(draw_charts(m)), dependencies=[m, m.steps])
-    with solara.Div(classes=["cohesion-charts"]):
+    with solara.Div(classes=["cohesion-charts"], style={"max-width": "1000px"}):
         solara.Image(image, width="100%")
 
 
@@ -783,7 +777,7 @@ def Viewer(scenario_name: str):  # noqa: N802 (Solara components are PascalCase)
         LeverHelp()
     with solara.Column(style={"padding": "0 8px"}):
         Header(model)
-        with solara.Columns([5, 4]):
+        with solara.Columns([2, 1]):
             MapView(model)
             DriftTable(model)
         ChartsView(model)
@@ -798,24 +792,29 @@ def Viewer(scenario_name: str):  # noqa: N802 (Solara components are PascalCase)
 
 @solara.component
 def Page():  # noqa: N802 (Solara components are PascalCase)
-    """The page: a scenario picker and the viewer of the scenario picked."""
+    """The page: a scenario picker and the viewer of the scenario picked.
+
+    A new pick first clears the viewer for one render, then shows the new one:
+    Mesa's sidebar inputs sit in the layout's sidebar, where Solara matches
+    widgets by position, so without the gap a slider moved in the old scenario
+    would keep its position while the new run uses the new scenario's value.
+    """
     choices = solara.use_memo(scenario_choices, dependencies=[])
     chosen = solara.use_reactive(launch_scenario())
+    shown, set_shown = solara.use_state(chosen.value)
+
+    def follow() -> None:
+        if shown != chosen.value:
+            set_shown(chosen.value)
+
+    solara.use_effect(follow, [chosen.value, shown])
     with solara.Sidebar(), solara.Card("Scenario", classes=["cohesion-picker"]):
         solara.Select("Scenario", values=choices, value=chosen)
         solara.Text(
             "Picking a scenario starts it from step 0 with its own lever values.",
             style={"font-size": "12px", "color": "#666"},
         )
-    Viewer(chosen.value).key(f"viewer-{chosen.value}")
-
-
-def scenario_title(name_or_path: str | Path) -> str:
-    """``name: description`` of a scenario, for messages."""
-    scenario = load_scenario(name_or_path)
-    return f"{scenario.name}: {scenario.description}"
-
-
-def slider_settings(scenario: Scenario) -> Mapping[str, tuple[float, float, float]]:
-    """Lever keyword -> (lower bound, upper bound, value in ``scenario``)."""
-    return {lever.keyword: (*lever.bounds(), lever.value_in(scenario)) for lever in LEVERS}
+    if shown == chosen.value:
+        Viewer(shown).key(f"viewer-{shown}")
+    else:
+        solara.Text(f"Loading {chosen.value}…")

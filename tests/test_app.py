@@ -294,6 +294,19 @@ def test_picking_a_scenario_restarts_with_its_lever_values(monkeypatch):
     rc.close()
 
 
+def test_picking_a_scenario_resets_a_moved_slider_to_the_new_value(monkeypatch):
+    _box, rc = _render_page(monkeypatch)
+    rc.find(v.Slider, label="Russian pressure").widget.v_model = 0.9
+    rc.find(v.Select, label="Scenario").widget.v_model = "wider_region"  # same pressure
+    rc.find(v.Html, class_="cohesion-date").assert_single()
+    expected = load_scenario("wider_region").powers.russia.pressure
+    assert rc.find(v.Slider, label="Russian pressure").widget.v_model == pytest.approx(expected)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    levers = rc.find(v.Html, class_="cohesion-levers").widget.children[0]
+    assert f"Russian pressure {expected:.2f}" in levers
+    rc.close()
+
+
 def test_bad_seed_then_reset_shows_a_message_not_a_crash(monkeypatch):
     _box, rc = _render_page(monkeypatch)
     seed = rc.find(v.TextField, label="Seed (whole number)").widget
