@@ -1,0 +1,405 @@
+"""Benchmark of the sweep layer: throughput, scaling, peak memory, the Sobol design.
+
+Measures, side by side in one run on this machine:
+
+1. runs per second of the baseline (40 quarters, end-of-run outputs) over the same
+   parameter points (a grid of Russian pressure x Chinese engagement, replicated):
+   ``cohesion sweep`` serially, on a local pool of 1 and 2 workers, on a Dask
+   LocalCluster of 2 single-thread workers; and Mesa's own ``mesa.batch_run`` with
+   1 and 2 processes (``data_collection_period=-1``), once with the model's default
+   collection (every quarter, per-state rows: what a Mesa user gets) and once with
+   the same end-of-run collection the sweep uses;
+2. peak memory (RSS and PSS summed over the sweep process and its workers, sampled
+   from /proc every 0.1 s) of sweeps of 1,250 to 20,000 runs;
+3. with ``--full``: the wall time and peak memory of ``cohesion sweep sobol_drivers``
+   (N = 1024, 22,528 runs) on 2 workers.
+
+Usage: python benchmarks/bench_sweep.py [--full] [--runs N] [--repeat K] [--quick]
+Writes benchmarks/results/sweep.md and prints the same tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "sweep.md"
+BIN = Path(sys.executable).parent
+QUARTERS = 40
+PRESSURES = [0.1, 0.3, 0.5, 0.7, 0.9]
+ENGAGEMENTS = [0.1, 0.3, 0.5, 0.7, 0.9]
+
+from model import AllianceModel, load_scenario  # noqa: E402
+
+_BASE = load_scenario("baseline").model_copy(update={"horizon": QUARTERS})
+
+
+class BatchModel(AllianceModel):
+    """The alliance model with plain keyword parameters, as ``mesa.batch_run`` needs."""
+
+    def __init__(
+        self,
+        russian_pressure: float = 0.5,
+        chinese_engagement: float = 0.5,
+        collect: str = "all",
+        rng=None,
+    ) -> None:
+        scenario = _BASE.with_overrides(
+            {"powers.russia.pressure": russian_pressure, "powers.china.engagement": chinese_engagement}
+        ).model_copy(update={"horizon": QUARTERS})
+        super().__init__(scenario, rng=rng, collect=collect)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def grid_design(folder: Path, name: str, reps: int, quarters: int = QUARTERS) -> Path:
+    data = {
+        "name": name,
+        "description": "Benchmark grid: Russian pressure x Chinese engagement.",
+        "scenario": "baseline",
+        "factors": {"powers.russia.pressure": PRESSURES, "powers.china.engagement": ENGAGEMENTS},
+        "replications": reps,
+        "quarters": quarters,
+        "seed": 2025,
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def load() -> str:
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def tree(pid: int) -> list[int]:
+    """The process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        found.append(p)
+        stack.extend(children.get(p, []))
+    return found
+
+
+def memory(pid: int) -> tuple[int, int]:
+    """RSS and PSS of one process in kB (0 if it has gone)."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+class Sampler:
+    """Peak summed RSS/PSS of a process tree, sampled every 0.1 s in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_rss, self.peak_pss, self.processes = pid, 0, 0, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            pids = tree(self.pid)
+            rss = pss = 0
+            for p in pids:
+                r, s = memory(p)
+                rss, pss = rss + r, pss + s
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.processes = max(self.processes, len(pids))
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def run_cli(args: list[str]) -> tuple[float, Sampler, subprocess.CompletedProcess]:
+    """Run ``cohesion ARGS`` in a subprocess; return its wall time and memory peaks."""
+    t0 = time.perf_counter()
+    process = subprocess.Popen(
+        [str(BIN / "cohesion"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    sampler = Sampler(process.pid)
+    out, err = process.communicate()
+    elapsed = time.perf_counter() - t0
+    sampler.close()
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {err.strip()[-500:]}")
+    return elapsed, sampler, done
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def sweep_rate(design_path: Path, work: Path, **options) -> float:
+    from experiments.design import load_design
+    from experiments.runner import sweep
+
+    out = work / f"out-{time.monotonic_ns()}"
+    design = load_design(design_path)
+    t0 = time.perf_counter()
+    report = sweep(design, out, progress=False, **options)
+    elapsed = time.perf_counter() - t0
+    assert report.ran == design.n_runs and report.failures == 0
+    shutil.rmtree(out)
+    return design.n_runs / elapsed
+
+
+def dask_rate(design_path: Path, work: Path) -> float:
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        return sweep_rate(design_path, work, scheduler=cluster.scheduler_address)
+
+
+def batch_run_rate(reps: int, processes: int, collect: str) -> float:
+    from mesa.batchrunner import batch_run
+
+    t0 = time.perf_counter()
+    results = batch_run(
+        BatchModel,
+        parameters={
+            "russian_pressure": PRESSURES,
+            "chinese_engagement": ENGAGEMENTS,
+            "collect": collect,
+        },
+        number_processes=processes,
+        rng=list(range(reps)),
+        data_collection_period=-1,
+        max_steps=QUARTERS,
+        display_progress=False,
+    )
+    elapsed = time.perf_counter() - t0
+    n = len(PRESSURES) * len(ENGAGEMENTS) * reps
+    assert len(results) == n, (len(results), n)
+    return n / elapsed
+
+
+def throughput(reps: int, repeat: int, work: Path) -> tuple[list[tuple[str, float]], int]:
+    design = grid_design(work, "bench_throughput", reps)
+    n = len(PRESSURES) * len(ENGAGEMENTS) * reps
+    methods = [
+        ("cohesion sweep, serial", lambda: sweep_rate(design, work, workers=1)),
+        ("cohesion sweep, local pool, 1 worker", lambda: sweep_rate(design, work, backend=_pool(1))),
+        ("cohesion sweep, local pool, 2 workers", lambda: sweep_rate(design, work, workers=2)),
+        ("cohesion sweep, Dask LocalCluster, 2 workers", lambda: dask_rate(design, work)),
+        ("mesa.batch_run, 1 process, model's collection", lambda: batch_run_rate(reps, 1, "all")),
+        ("mesa.batch_run, 2 processes, model's collection", lambda: batch_run_rate(reps, 2, "all")),
+        ("mesa.batch_run, 1 process, end-of-run collection", lambda: batch_run_rate(reps, 1, "final")),
+        ("mesa.batch_run, 2 processes, end-of-run collection", lambda: batch_run_rate(reps, 2, "final")),
+    ]
+    rates = {name: 0.0 for name, _ in methods}
+    for round_ in range(repeat):  # interleaved rounds; the best of each is kept
+        for name, measure in methods:
+            rate = measure()
+            rates[name] = max(rates[name], rate)
+            print(f"  round {round_ + 1}: {name}: {rate:.1f} runs/s (load {load()})", flush=True)
+    return list(rates.items()), n
+
+
+def _pool(workers: int):
+    from experiments.runner import PoolBackend
+
+    return PoolBackend(workers)
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def memory_scaling(sizes: list[int], quarters: int, work: Path) -> list[dict]:
+    rows = []
+    for n in sizes:
+        reps = n // (len(PRESSURES) * len(ENGAGEMENTS))
+        design = grid_design(work, f"bench_memory_{n}", reps, quarters)
+        out = work / f"memory-{n}"
+        elapsed, sampler, _ = run_cli(["sweep", str(design), "--out", str(out), "--workers", "2", "-q"])
+        parts = len(list((out / "runs").glob("part-*")))
+        rows.append(
+            {
+                "runs": n,
+                "quarters": quarters,
+                "seconds": elapsed,
+                "rss_mb": sampler.peak_rss / 1024,
+                "pss_mb": sampler.peak_pss / 1024,
+                "processes": sampler.processes,
+                "parts": parts,
+            }
+        )
+        print(
+            f"  {n} runs: {elapsed:.1f} s, peak RSS {sampler.peak_rss / 1024:.0f} MB, "
+            f"PSS {sampler.peak_pss / 1024:.0f} MB (load {load()})",
+            flush=True,
+        )
+        shutil.rmtree(out)
+    return rows
+
+
+def sobol_full(work: Path) -> dict:
+    out = work / "sobol_drivers"
+    start_load = load()
+    elapsed, sampler, done = run_cli(["sweep", "sobol_drivers", "--out", str(out), "--workers", "2", "-q"])
+    from experiments.design import load_design
+
+    n = load_design("sobol_drivers").n_runs
+    result = {
+        "runs": n,
+        "seconds": elapsed,
+        "rss_mb": sampler.peak_rss / 1024,
+        "pss_mb": sampler.peak_pss / 1024,
+        "load_before": start_load,
+        "load_after": load(),
+        "summary": done.stdout.strip().splitlines()[0],
+    }
+    t0 = time.perf_counter()
+    run_cli(["analyze", str(out), "-q"])
+    result["analyze_seconds"] = time.perf_counter() - t0
+    print(
+        f"  sobol_drivers: {n} runs in {elapsed:.1f} s, peak RSS {result['rss_mb']:.0f} MB; "
+        f"analyze {result['analyze_seconds']:.1f} s",
+        flush=True,
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def report(rates, n, memory_rows, sobol, started_load, args) -> str:
+    from model.output import git_commit
+
+    rate = dict(rates)
+    pool2 = rate["cohesion sweep, local pool, 2 workers"]
+    lines = [
+        "# Sweep benchmark",
+        "",
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}, git {git_commit()}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs ({cpu_model()}), load average at start "
+        f"{started_load}, at end {load()} (the machine is shared: other jobs inflate times).",
+        "",
+        f"## Throughput: baseline, {QUARTERS} quarters, end-of-run outputs, {n} runs "
+        f"({len(PRESSURES)}x{len(ENGAGEMENTS)} grid x {n // (len(PRESSURES) * len(ENGAGEMENTS))} "
+        f"replications), best of {args.repeat}",
+        "",
+        "| method | runs/s | sweep (pool, 2 workers) is faster by |",
+        "|---|---:|---:|",
+    ]
+    for name, r in rates:
+        lines.append(f"| {name} | {r:.1f} | {pool2 / r:.2f}x |")
+    speedup = pool2 / rate["cohesion sweep, local pool, 1 worker"]
+    lines += [
+        "",
+        f"- speed-up from 1 to 2 workers (local pool): **{speedup:.2f}x** "
+        f"(from serial in-process: {pool2 / rate['cohesion sweep, serial']:.2f}x); target >= 1.7x",
+        f"- vs mesa.batch_run at 2 processes: **{pool2 / rate['mesa.batch_run, 2 processes, model' + chr(39) + 's collection']:.2f}x**"
+        f" with the model's default collection, "
+        f"**{pool2 / rate['mesa.batch_run, 2 processes, end-of-run collection']:.2f}x** with the same "
+        "end-of-run collection; target >= 2x",
+        f"- Dask LocalCluster (2 workers) vs local pool (2 workers): "
+        f"{rate['cohesion sweep, Dask LocalCluster, 2 workers'] / pool2:.2f}x",
+        "",
+        "## Peak memory (sweep process + workers, local pool of 2, sampled every 0.1 s)",
+        "",
+        "| runs | quarters | seconds | peak RSS sum (MB) | peak PSS sum (MB) | processes | parts |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in memory_rows:
+        lines.append(
+            f"| {row['runs']} | {row['quarters']} | {row['seconds']:.1f} | {row['rss_mb']:.0f} | "
+            f"{row['pss_mb']:.0f} | {row['processes']} | {row['parts']} |"
+        )
+    if len(memory_rows) > 1:
+        first, last = memory_rows[0], memory_rows[-1]
+        growth = (last["pss_mb"] - first["pss_mb"]) / (last["runs"] - first["runs"]) * 1000
+        lines += [
+            "",
+            f"- PSS grows by {growth:.2f} MB per 1,000 runs from {first['runs']} to {last['runs']} runs.",
+        ]
+    lines += ["", "## sobol_drivers (N = 1024, 10 factors, second order), local pool of 2", ""]
+    if sobol:
+        lines += [
+            "| runs | wall time (s) | runs/s | peak RSS sum (MB) | peak PSS sum (MB) | analyze (s) |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {sobol['runs']} | {sobol['seconds']:.1f} | {sobol['runs'] / sobol['seconds']:.1f} | "
+            f"{sobol['rss_mb']:.0f} | {sobol['pss_mb']:.0f} | {sobol['analyze_seconds']:.1f} |",
+            "",
+            f"Load average before {sobol['load_before']}, after {sobol['load_after']}. Target: < 300 s.",
+        ]
+    else:
+        lines.append("Not run (pass --full; it takes about five minutes).")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also run sobol_drivers at N=1024 (~5 min)")
+    parser.add_argument("--reps", type=int, default=24, help="replications per grid point (25 points)")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of the throughput measurements")
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="markdown file to write")
+    args = parser.parse_args()
+    started = load()
+    sizes = [250, 1000] if args.quick else [1250, 5000, 20000]
+    reps = 2 if args.quick else args.reps
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+        work = Path(tmp)
+        print(f"throughput ({len(PRESSURES) * len(ENGAGEMENTS) * reps} runs per method):", flush=True)
+        rates, n = throughput(reps, 1 if args.quick else args.repeat, work)
+        print("memory:", flush=True)
+        memory_rows = memory_scaling(sizes, 8, work)
+        sobol = None
+        if args.full:
+            print("sobol_drivers:", flush=True)
+            sobol = sobol_full(work)
+    text = report(rates, n, memory_rows, sobol, started, args)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
