@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := test,experiments
+EXTRAS := test,experiments,viz
 
 .PHONY: setup run test lint bench schema clean
 

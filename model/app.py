@@ -699,7 +699,7 @@ def png(fig: Figure) -> bytes:
 
 
 @solara.component
-def Header(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara components are PascalCase)
+def Header(model: solara.Reactive[ViewModel]):
     """Scenario title, the date of the step, the levers of this run and any input error."""
     update_counter.get()
     m = model.value
@@ -729,7 +729,7 @@ def Header(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara components 
 
 
 @solara.component
-def MapView(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara components are PascalCase)
+def MapView(model: solara.Reactive[ViewModel]):
     """The map, redrawn after every step."""
     update_counter.get()
     m = model.value
@@ -739,7 +739,7 @@ def MapView(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara components
 
 
 @solara.component
-def ChartsView(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara components are PascalCase)
+def ChartsView(model: solara.Reactive[ViewModel]):
     """The four charts, redrawn after every step."""
     update_counter.get()
     m = model.value
@@ -749,14 +749,14 @@ def ChartsView(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara compone
 
 
 @solara.component
-def DriftTable(model: solara.Reactive[ViewModel]):  # noqa: N802 (Solara components are PascalCase)
+def DriftTable(model: solara.Reactive[ViewModel]):
     """Who is drifting from Russia, and toward whom, in words."""
     update_counter.get()
     solara.HTML(tag="div", unsafe_innerHTML=drift_table_html(model.value), classes=["cohesion-table"])
 
 
 @solara.component
-def LeverHelp():  # noqa: N802 (Solara components are PascalCase)
+def LeverHelp():
     """What the sliders mean, from the scenario schema's descriptions."""
     with solara.Details("What the levers mean"):
         for lever in LEVERS:
@@ -768,7 +768,7 @@ def LeverHelp():  # noqa: N802 (Solara components are PascalCase)
 
 
 @solara.component
-def Viewer(scenario_name: str):  # noqa: N802 (Solara components are PascalCase)
+def Viewer(scenario_name: str):
     """One scenario's page: Mesa's controls in the sidebar, map, table and charts."""
     first = solara.use_memo(lambda: ViewModel(scenario_name), dependencies=[scenario_name])
     model = solara.use_reactive(first)
@@ -791,7 +791,7 @@ def Viewer(scenario_name: str):  # noqa: N802 (Solara components are PascalCase)
 
 
 @solara.component
-def Page():  # noqa: N802 (Solara components are PascalCase)
+def Page():
     """The page: a scenario picker and the viewer of the scenario picked.
 
     A new pick first clears the viewer for one render, then shows the new one:
