@@ -181,7 +181,7 @@ def dask_rate(design_path: Path, work: Path) -> float:
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
     ) as cluster:
         return sweep_rate(design_path, work, scheduler=cluster.scheduler_address)
 

@@ -22,6 +22,7 @@ import concurrent.futures as cf
 import contextlib
 import math
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,10 @@ from model.errors import ScenarioError
 from model.model import AllianceModel
 from model.scenario import Scenario
 from model.simulate import Results, simulate
+
+if TYPE_CHECKING:
+    from experiments.design import ResolvedDesign
+    from experiments.store import Store
 
 #: Largest chunk (runs per task); about two seconds of work at 40 quarters.
 MAX_CHUNK = 100
@@ -270,8 +275,8 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     )
 
 
-def context_of(design: Any) -> RunContext:
-    """The run context of a resolved design (:class:`experiments.design.ResolvedDesign`)."""
+def context_of(design: ResolvedDesign) -> RunContext:
+    """The run context of a resolved design."""
     return RunContext(
         scenario=design.scenario,
         paths=design.paths,
@@ -353,15 +358,17 @@ class SerialBackend:
 
 
 def _start_method() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["experiments.runner"])
-        return context
+    """Spawn: each worker is a fresh interpreter and a direct child of the driver.
+
+    Fork would copy the driver's threads (OpenBLAS, Arrow); a fork server would make
+    the workers its children, so that they outlive a driver killed with SIGKILL (they
+    hold the server's liveness pipe and the task queue's write end). Spawned workers
+    die with the driver (see :func:`_init_worker`).
+    """
     return multiprocessing.get_context("spawn")
 
 
-def _init_worker() -> None:
+def _init_worker(driver: int) -> None:
     """Worker initializer: leave Ctrl-C to the driver, and die with the driver.
 
     Ctrl-C reaches the whole process group; the driver handles it and stops the
@@ -369,33 +376,52 @@ def _init_worker() -> None:
     (``PR_SET_PDEATHSIG``), so a driver killed with SIGKILL leaves no idle workers.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the driver
+    if os.getppid() != driver:  # the driver died while this worker was starting
+        os._exit(1)
     if sys.platform.startswith("linux"):
         import ctypes
 
         pr_set_pdeathsig = 1
         with contextlib.suppress(OSError, AttributeError):  # no prctl: workers outlive a SIGKILL
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != driver:  # ... or just before the request took effect
+            os._exit(1)
 
 
 class PoolBackend:
     """A local process pool (the standard library's ``ProcessPoolExecutor``).
 
-    Workers start from a fork server that has imported the model once (cheap, and
-    no thread of the driver, such as OpenBLAS's or Arrow's, is forked); platforms
-    without it use spawn. As with any process pool, a script that starts a sweep
-    needs an ``if __name__ == "__main__":`` guard.
+    Workers are spawned (fresh interpreters that import the model once, about two
+    seconds) and die with the driver. As with any spawning pool, a script that
+    starts a sweep needs an ``if __name__ == "__main__":`` guard.
     """
 
     def __init__(self, workers: int) -> None:
         self.slots = workers
         self.label = f"local pool, {workers} workers"
         self.pool = cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=_start_method(), initializer=_init_worker
+            max_workers=workers,
+            mp_context=_start_method(),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
 
     def submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
-        """Queue a chunk on the pool."""
-        return self.pool.submit(run_chunk, context, chunk)
+        """Queue a chunk on the pool.
+
+        Workers are spawned on demand here, with SIGINT blocked (a spawned process
+        inherits the mask), so that a Ctrl-C while one is still starting does not reach
+        it; the driver receives it once the mask is restored, nothing is lost.
+        """
+        if not hasattr(signal, "pthread_sigmask"):
+            return self.pool.submit(run_chunk, context, chunk)
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return self.pool.submit(run_chunk, context, chunk)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def wait(self, pending: set[Any]) -> set[Any]:
         """Wait for the first finished chunk."""
@@ -601,7 +627,7 @@ class SweepReport:
 
 
 def sweep(
-    design: Any,
+    design: ResolvedDesign,
     out: Path,
     *,
     workers: int | None = None,
@@ -735,7 +761,7 @@ def _drive(
     backend: Backend,
     context: RunContext,
     chunks: Iterator[Chunk],
-    store: Any,
+    store: Store,
     bar: Progress,
     report: SweepReport,
 ) -> None:

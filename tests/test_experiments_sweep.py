@@ -277,6 +277,19 @@ def wait_for_parts(out: Path, n: int, process: subprocess.Popen) -> None:
         time.sleep(0.01)
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 SLOW = {**TINY, "name": "slow_sweep", "quarters": 16, "replications": 10}  # 60 runs, a few seconds
 
 
@@ -288,13 +301,20 @@ def slow_reference(tmp_path_factory) -> tuple[Path, Path]:
     return path, folder / "uninterrupted"
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_killed_sweep_resumes_to_the_uninterrupted_tables(slow_reference, tmp_path):
     path, uninterrupted = slow_reference
     out = tmp_path / "killed"
     process = start_sweep(path, out)
     wait_for_parts(out, 3, process)
+    workers = children(process.pid)
+    assert len(workers) >= 2
     process.kill()  # SIGKILL: no clean-up of any kind
     process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers outlived the driver"
     stored = len(Store(out).done_ids())
     assert 0 < stored < 60
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
