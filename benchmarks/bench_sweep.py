@@ -244,19 +244,22 @@ def throughput(reps: int, repeat: int, work: Path) -> tuple[list[tuple[str, floa
         ("cohesion sweep, serial", lambda: sweep_rate(design, work, workers=1)),
         ("cohesion sweep, local pool, 1 worker", lambda: sweep_rate(design, work, backend=_pool(1))),
         ("cohesion sweep, local pool, 2 workers", lambda: sweep_rate(design, work, workers=2)),
-        ("cohesion sweep, Dask LocalCluster, 2 workers", lambda: dask_rate(design, work)),
+        (
+            "cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)",
+            lambda: dask_rate(design, work),
+        ),
         ("mesa.batch_run, 1 process, model's collection", lambda: batch_run_rate(reps, 1, "all")),
         ("mesa.batch_run, 2 processes, model's collection", lambda: batch_run_rate(reps, 2, "all")),
         ("mesa.batch_run, 1 process, end-of-run collection", lambda: batch_run_rate(reps, 1, "final")),
         ("mesa.batch_run, 2 processes, end-of-run collection", lambda: batch_run_rate(reps, 2, "final")),
     ]
-    rates = {name: 0.0 for name, _ in methods}
-    for round_ in range(repeat):  # interleaved rounds; the best of each is kept
+    rates: dict[str, list[float]] = {name: [] for name, _ in methods}
+    for round_ in range(repeat):  # interleaved rounds: ratios are taken within a round
         for name, measure in methods:
             rate = measure()
-            rates[name] = max(rates[name], rate)
+            rates[name].append(rate)
             print(f"  round {round_ + 1}: {name}: {rate:.1f} runs/s (load {load()})", flush=True)
-    return list(rates.items()), n
+    return rates, n
 
 
 def _pool(workers: int):
@@ -339,43 +342,49 @@ def cpu_model() -> str:
 def report(rates, n, memory_rows, sobol, started_load, args) -> str:
     from model.output import git_commit
 
-    rate = dict(rates)
-    pool2 = rate["cohesion sweep, local pool, 2 workers"]
+    rounds = len(next(iter(rates.values())))
+    pool2 = "cohesion sweep, local pool, 2 workers"
+
+    def ratio(a: str, b: str) -> str:
+        """``a`` over ``b`` in each round, and their best."""
+        values = [x / y for x, y in zip(rates[a], rates[b], strict=True)]
+        return ", ".join(f"{v:.2f}x" for v in values) + (f" (best {max(values):.2f}x)" if rounds > 1 else "")
+
     lines = [
         "# Sweep benchmark",
         "",
         f"{datetime.now(UTC).isoformat(timespec='seconds')}, git {git_commit()}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPUs ({cpu_model()}), load average at start "
-        f"{started_load}, at end {load()} (the machine is shared: other jobs inflate times).",
+        f"{started_load}, at end {load()}. The host's speed drifts by 10-20% from minute to minute, "
+        "so methods are measured in interleaved rounds and compared within a round.",
         "",
         f"## Throughput: baseline, {QUARTERS} quarters, end-of-run outputs, {n} runs "
         f"({len(PRESSURES)}x{len(ENGAGEMENTS)} grid x {n // (len(PRESSURES) * len(ENGAGEMENTS))} "
-        f"replications), best of {args.repeat}",
+        f"replications); wall time including start-up",
         "",
-        "| method | runs/s | sweep (pool, 2 workers) is faster by |",
-        "|---|---:|---:|",
+        "| method | " + " | ".join(f"round {k + 1} (runs/s)" for k in range(rounds)) + " |",
+        "|---|" + "---:|" * rounds,
     ]
-    for name, r in rates:
-        lines.append(f"| {name} | {r:.1f} | {pool2 / r:.2f}x |")
-    serial = rate["cohesion sweep, serial"]
-    batch_all = rate["mesa.batch_run, 2 processes, model's collection"]
-    batch_final = rate["mesa.batch_run, 2 processes, end-of-run collection"]
-    machine = (
-        rate["plain loops, 2 processes side by side"] / rate["plain loop, 1 process (no sweep machinery)"]
-    )
+    for name, values in rates.items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + " |")
     lines += [
         "",
-        f"- speed-up from 1 to 2 workers: **{pool2 / serial:.2f}x** from the serial sweep (one "
-        f"process, no start-up), {pool2 / rate['cohesion sweep, local pool, 1 worker']:.2f}x from a "
-        "pool of 1 worker (which also pays the ~2 s start-up of a spawned worker); target >= 1.7x",
-        f"- what this machine allows: two plain loops side by side run **{machine:.2f}x** as many "
-        "runs as one; the pool of 2 reaches "
-        f"{100 * pool2 / rate['plain loops, 2 processes side by side']:.0f}% of that ceiling",
-        f"- vs mesa.batch_run at 2 processes: **{pool2 / batch_all:.2f}x** with the model's default "
-        f"collection, **{pool2 / batch_final:.2f}x** with the same "
-        "end-of-run collection; target >= 2x",
+        "Ratios, per round:",
+        "",
+        f"- speed-up from 1 to 2 workers: **{ratio(pool2, 'cohesion sweep, serial')}** from the serial "
+        f"sweep (one process, no start-up); {ratio(pool2, 'cohesion sweep, local pool, 1 worker')} from a "
+        "pool of 1 worker (which also pays a spawned worker's ~2 s start-up). Target >= 1.7x.",
+        "- what the machine allows: two plain loops side by side run "
+        f"{ratio('plain loops, 2 processes side by side', 'plain loop, 1 process (no sweep machinery)')} "
+        "as many runs as one; the pool of 2 reaches "
+        f"{ratio(pool2, 'plain loops, 2 processes side by side')} of that.",
+        "- sweep (pool of 2) vs mesa.batch_run with 2 processes: "
+        f"**{ratio(pool2, 'mesa.batch_run, 2 processes, model' + chr(39) + 's collection')}** against the "
+        "model's default collection (every quarter, per-state rows), "
+        f"**{ratio(pool2, 'mesa.batch_run, 2 processes, end-of-run collection')}** against the same "
+        "end-of-run collection the sweep uses. Target >= 2x.",
         f"- Dask LocalCluster (2 workers) vs local pool (2 workers): "
-        f"{rate['cohesion sweep, Dask LocalCluster, 2 workers'] / pool2:.2f}x",
+        f"{ratio('cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)', pool2)}",
         "",
         "## Peak memory (sweep process + workers, local pool of 2, sampled every 0.1 s)",
         "",
