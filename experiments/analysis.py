@@ -284,7 +284,17 @@ def _grid(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) ->
             fig.colorbar(image, ax=ax, shrink=0.85)
             if data.size <= 144:
                 for (i, j), value in np.ndenumerate(data.to_numpy()):
-                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5.5)
+                    red, green, blue, _ = image.cmap(image.norm(value))
+                    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                    ax.text(
+                        j,
+                        i,
+                        f"{value:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=5.5,
+                        color="white" if dark else "black",
+                    )
         fig.suptitle(
             f"{sweep.design['name']}: {name}, {sweep.design['replications']} replications per cell",
             fontsize=10,
