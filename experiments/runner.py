@@ -666,14 +666,19 @@ def sweep(
     if chunk_size is not None and chunk_size < 1:
         raise ScenarioError(f"--chunk-size: {chunk_size}; allowed 1 or more")
     points = design.sample()
-    store = Store.open(
-        Path(out),
-        design=design.as_json(),
-        digest=design.digest,
-        sample_digest=design.sample_digest(),
-        resume=resume,
-        retry_failed=retry_failed,
-    )
+    backend = backend or make_backend(workers=workers, scheduler=scheduler)  # reach it before writing
+    try:
+        store = Store.open(
+            Path(out),
+            design=design.as_json(),
+            digest=design.digest,
+            sample_digest=design.sample_digest(),
+            resume=resume,
+            retry_failed=retry_failed,
+        )
+    except BaseException:
+        backend.close(cancel=True)
+        raise
     done = store.done_ids()
     todo = np.setdiff1d(np.arange(design.n_runs, dtype=np.int64), done)
     context = context_of(design)
@@ -687,7 +692,6 @@ def sweep(
     bar = Progress(design.n_runs, done=len(done), stream=stream, enabled=progress)
     t0 = time.perf_counter()
     if len(todo):
-        backend = backend or make_backend(workers=workers, scheduler=scheduler)
         report.backend = backend.label
         size = chunk_size or auto_chunk_size(len(todo), backend.slots)
         report.chunk_size = size
@@ -708,7 +712,7 @@ def sweep(
             manifest["status"] = "interrupted"
             store.write_manifest(manifest)
             raise
-        backend.close(cancel=False)
+    backend.close(cancel=False)
     bar.close()
     report.elapsed = time.perf_counter() - t0
     failures = store.consolidate_failures(failures_frame(context))

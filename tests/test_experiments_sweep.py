@@ -237,6 +237,18 @@ def test_a_lost_dask_worker_leaves_the_same_tables(tmp_path, dask_cluster):
         client.wait_for_workers(2, timeout=60)
 
 
+def test_an_unreachable_scheduler_is_one_line_and_leaves_no_store(reference, tmp_path):
+    from experiments.runner import DaskBackend
+
+    with pytest.raises(ScenarioError) as info:
+        DaskBackend(f"tcp://127.0.0.1:{free_port()}", timeout=1)
+    assert "cannot reach a Dask scheduler there" in str(info.value) and "\n" not in str(info.value)
+    path, _ = reference
+    with pytest.raises(ScenarioError, match="give one or the other"):
+        sweep(load_design(path), tmp_path / "never", workers=2, scheduler="tcp://127.0.0.1:1", progress=False)
+    assert not (tmp_path / "never").exists()
+
+
 def test_workers_and_scheduler_together_are_refused(reference, tmp_path):
     path, _ = reference
     with pytest.raises(ScenarioError, match="give one or the other"):
