@@ -393,13 +393,17 @@ class MemberState(FixedAgent):
         self.streak = dict.fromkeys(INSTITUTIONS, 0)
         self.air_defence = params.air_defence
         self.air_defence_streak = 0
-        self.commitment = dict.fromkeys(INSTITUTIONS, 0.0)
         self.boycotts = 0
 
     @property
     def alignment(self) -> np.ndarray:
         """Weights over (Russia, West, China, Türkiye), on the simplex."""
         return self.model.alignment[self.index]
+
+    @property
+    def commitment(self) -> dict[str, float]:
+        """This quarter's commitment to each institution (0-1; see ``commitments``)."""
+        return dict(zip(INSTITUTIONS, self.model.commitment[self.index].tolist(), strict=True))
 
     @property
     def utility(self) -> np.ndarray:
@@ -410,22 +414,17 @@ class MemberState(FixedAgent):
         """The alignment this state would choose now (before inertia and noise)."""
         return preferred_mix(self.utility, temperatures(self.model)[self.index])
 
-    def choose_institutions(self, commitment: np.ndarray) -> None:
-        """Climb or descend each institution's ladder; join or leave air defence; boycotts.
-
-        Args:
-            commitment: this state's commitment to CIS, CSTO and EAEU (in that order).
-
-        """
+    def choose_institutions(self) -> None:
+        """Climb or descend each institution's ladder; join or leave air defence; boycotts."""
         m = self.model
         rules = m.config.institutions
-        self.commitment = dict(zip(INSTITUTIONS, commitment.tolist(), strict=True))
+        commitment = self.commitment
         for inst in INSTITUTIONS:
             old = self.status[inst]
             new, self.streak[inst] = ladder_step(
                 inst,
                 old,
-                self.commitment[inst],
+                commitment[inst],
                 self.streak[inst],
                 rules[inst],
                 patience=rules.patience,
@@ -434,12 +433,17 @@ class MemberState(FixedAgent):
             if new != old:
                 self.status[inst] = new
                 m.record_change(self, inst, old, new)
-        self._air_defence(self.commitment["csto"], rules)
+        self._air_defence(commitment["csto"], rules)
         if m.summit_quarter:
             for inst in INSTITUTIONS:
-                if self.status[inst] == "member" and self.commitment[inst] < rules.boycott:
+                if self.status[inst] == "member" and commitment[inst] < rules.boycott:
                     self.boycotts += 1
                     m.record_change(self, inst, "member", "boycott")
+
+    @property
+    def undecided(self) -> bool:
+        """Whether a threshold streak is running (the state is part-way to acting)."""
+        return self.air_defence_streak != 0 or any(self.streak.values())
 
     def _air_defence(self, commitment: float, rules) -> None:
         """Join or leave the unified CIS air-defence system (not if neutral or out of the CIS)."""

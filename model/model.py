@@ -159,8 +159,6 @@ class AllianceModel(Model):
         self._equilibrate()
         self.initial_russia = self.alignment[:, R].copy()
         self.commitment = commitments(self)
-        for state in self.states:
-            state.commitment = dict(zip(INSTITUTIONS, self.commitment[state.index], strict=True))
 
         self.datacollector = DataCollector(
             model_reporters={name: name for name in MODEL_FIELDS},
@@ -306,8 +304,10 @@ class AllianceModel(Model):
         drift(self)
         self.commitment = commitments(self)
         self._status_changed = False
+        acting = self._may_act()
         for state in self.states:
-            state.choose_institutions(self.commitment[state.index])
+            if acting[state.index] or state.undecided:
+                state.choose_institutions()
         if self._status_changed:
             self._update_depth()
 
@@ -316,6 +316,35 @@ class AllianceModel(Model):
         if self._due():
             self._measure()
             self._collect()
+
+    def _may_act(self) -> np.ndarray:
+        """States whose commitments cross a threshold this quarter (a conservative screen).
+
+        A state off this list, with no running streak, would leave every ladder where it is,
+        so its (slower, per-agent) choice is skipped; in summit quarters everyone chooses.
+        The screen ignores neutrality and air-defence eligibility, so it flags a superset.
+        """
+        if self.summit_quarter:
+            return np.ones(self.n_states, dtype=bool)
+        rules = self.config.institutions
+        c, tier = self.commitment, self.tiers
+        ladders = [rules[inst] for inst in INSTITUTIONS]
+        step_down = np.array([x.step_down for x in ladders])
+        leave = np.array([x.leave for x in ladders])
+        step_up = np.array([x.step_up for x in ladders])
+        join = np.array([x.join for x in ladders])
+        crossing = np.where(
+            tier == 3,
+            c < step_down,
+            np.where(tier > 0, (c < leave) | (c > step_up), c > join),
+        ).any(axis=1)
+        csto = c[:, INSTITUTIONS.index("csto")]
+        air = np.where(
+            self.in_air_defence,
+            (csto < rules.air_defence_leave) | (tier[:, INSTITUTIONS.index("cis")] < 2),
+            csto > rules.air_defence_join,
+        )
+        return crossing | air
 
     def record_change(self, state: MemberState, institution: str, old: str, new: str) -> None:
         """Count and log a status change or a summit boycott."""
