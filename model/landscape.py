@@ -107,15 +107,14 @@ class Configuration:
         names = list(names)
         if len(names) != len(self.blocs):
             raise ValueError(
-                f"groups needs one name per actor; got {len(names)} names "
-                f"for {len(self.blocs)} actors"
+                f"groups needs one name per actor; got {len(names)} names for {len(self.blocs)} actors"
             )
         if not self.blocs:
             return [[], []]
         first = self.blocs[0]
         return [
-            [name for name, b in zip(names, self.blocs) if b == first],
-            [name for name, b in zip(names, self.blocs) if b != first],
+            [name for name, b in zip(names, self.blocs, strict=True) if b == first],
+            [name for name, b in zip(names, self.blocs, strict=True) if b != first],
         ]
 
 
@@ -148,13 +147,10 @@ def validate(sizes: Any, propensity: Any) -> tuple[np.ndarray, np.ndarray]:
         s = np.array(sizes, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(
-            "sizes must be a 1-D sequence of numbers; got a value that cannot "
-            "be converted to numbers"
+            "sizes must be a 1-D sequence of numbers; got a value that cannot be converted to numbers"
         ) from None
     if s.ndim != 1:
-        raise ValueError(
-            f"sizes must be a 1-D sequence of numbers; got an array of shape {s.shape}"
-        )
+        raise ValueError(f"sizes must be a 1-D sequence of numbers; got an array of shape {s.shape}")
     if s.size == 0:
         raise ValueError("sizes must contain at least one actor; got none")
     bad = np.flatnonzero(~np.isfinite(s))
@@ -184,10 +180,7 @@ def validate(sizes: Any, propensity: Any) -> tuple[np.ndarray, np.ndarray]:
     bad_p = np.argwhere(~np.isfinite(p))
     if bad_p.size:
         i, j = (int(v) for v in bad_p[0])
-        raise ValueError(
-            f"propensity[{i}][{j}] is {p[i, j]}; propensity entries must be "
-            "finite numbers"
-        )
+        raise ValueError(f"propensity[{i}][{j}] is {p[i, j]}; propensity entries must be finite numbers")
     diff = np.abs(p - p.T)
     np.fill_diagonal(diff, 0.0)
     asym = np.argwhere(np.triu(diff > _SYMMETRY_TOL))
@@ -206,15 +199,12 @@ def _validate_blocs(blocs: Any, n: int) -> np.ndarray:
     b = np.asarray(blocs)
     if b.ndim != 1 or b.shape[0] != n:
         raise ValueError(
-            f"blocs must be a 1-D sequence with one 0/1 entry per actor; got "
-            f"shape {b.shape} for {n} actors"
+            f"blocs must be a 1-D sequence with one 0/1 entry per actor; got shape {b.shape} for {n} actors"
         )
     if b.dtype == bool:
         return b.astype(np.int64)
     if not np.issubdtype(b.dtype, np.number):
-        raise ValueError(
-            f"blocs must contain only 0/1 (or booleans); got dtype {b.dtype}"
-        )
+        raise ValueError(f"blocs must contain only 0/1 (or booleans); got dtype {b.dtype}")
     bad = np.flatnonzero((b != 0) & (b != 1))
     if bad.size:
         i = int(bad[0])
@@ -343,7 +333,7 @@ def _to_configs(bits: np.ndarray, energies: np.ndarray) -> list[Configuration]:
     order = _sorted_order(bits, energies)
     return [
         Configuration(tuple(row), e)
-        for row, e in zip(bits[order].tolist(), energies[order].tolist())
+        for row, e in zip(bits[order].tolist(), energies[order].tolist(), strict=True)
     ]
 
 
@@ -468,18 +458,13 @@ def minima_as_json(
     for c in configs:
         if len(c.blocs) != len(names):
             raise ValueError(
-                f"each configuration needs one bloc per name; got {len(c.blocs)} "
-                f"blocs for {len(names)} names"
+                f"each configuration needs one bloc per name; got {len(c.blocs)} blocs for {len(names)} names"
             )
     if configs:
         bits = np.array([c.blocs for c in configs], dtype=np.int64)
         energies = np.array([c.energy for c in configs], dtype=float)
         configs = [configs[i] for i in _sorted_order(bits, energies)]
-    return {
-        "minima": [
-            {"energy": float(c.energy), "blocs": c.groups(names)} for c in configs
-        ]
-    }
+    return {"minima": [{"energy": float(c.energy), "blocs": c.groups(names)} for c in configs]}
 
 
 # --------------------------------------------------------------------------
@@ -573,24 +558,18 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
 
     if not isinstance(data, dict):
         got = "an empty document" if data is None else f"a {_type_name(data)}"
-        raise fail(
-            "top level must be a mapping with keys 'actors' and 'propensity'; "
-            f"got {got}"
-        )
+        raise fail(f"top level must be a mapping with keys 'actors' and 'propensity'; got {got}")
     allowed = _TOP_KEYS + _OPTIONAL_TOP_KEYS
     for key in data:
         if key not in allowed:
             raise fail(
-                f"unknown top-level key {key!r}; allowed keys are "
-                "actors, propensity, description (optional)"
+                f"unknown top-level key {key!r}; allowed keys are actors, propensity, description (optional)"
             )
     for key in _TOP_KEYS:
         if key not in data:
             raise fail(f"missing required top-level key {key!r}")
     if "description" in data and not isinstance(data["description"], str):
-        raise fail(
-            f"description must be a string; got a {_type_name(data['description'])}"
-        )
+        raise fail(f"description must be a string; got a {_type_name(data['description'])}")
 
     actors = data["actors"]
     if not isinstance(actors, list) or not actors:
@@ -602,18 +581,13 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     for i, actor in enumerate(actors):
         loc = f"actors[{i}]"
         if not isinstance(actor, dict):
-            raise fail(
-                f"{loc}: must be a mapping with keys name and size; "
-                f"got a {_type_name(actor)}"
-            )
+            raise fail(f"{loc}: must be a mapping with keys name and size; got a {_type_name(actor)}")
         for key in actor:
             if key not in _ACTOR_KEYS:
                 raise fail(f"{loc}: unknown key {key!r}; allowed keys are name, size")
         for key in _ACTOR_KEYS:
             if key not in actor:
-                raise fail(
-                    f"{loc}: missing key {key!r}; each actor needs name and size"
-                )
+                raise fail(f"{loc}: missing key {key!r}; each actor needs name and size")
         name = actor["name"]
         if not isinstance(name, str) or not name.strip():
             raise fail(
@@ -622,19 +596,14 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
             )
         if name in seen:
             raise fail(
-                f"{loc}.name: duplicate name {name!r} (also actors[{seen[name]}]); "
-                "names must be unique"
+                f"{loc}.name: duplicate name {name!r} (also actors[{seen[name]}]); names must be unique"
             )
         seen[name] = i
         size = actor["size"]
         if not _is_number(size):
-            raise fail(
-                f"{loc}.size: {size!r} is not a number; sizes must be numbers >= 0"
-            )
+            raise fail(f"{loc}.size: {size!r} is not a number; sizes must be numbers >= 0")
         if not math.isfinite(size):
-            raise fail(
-                f"{loc}.size: {size} is not finite; sizes must be finite numbers >= 0"
-            )
+            raise fail(f"{loc}.size: {size} is not finite; sizes must be finite numbers >= 0")
         if size < 0:
             raise fail(f"{loc}.size: {_fmt(size)} is negative; sizes must be >= 0")
         names.append(name)
@@ -645,28 +614,20 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise fail(
             "propensity must be a list of rows, each a list of numbers; "
-            f"got a {_type_name(rows)}"
-            + (" containing a non-list row" if isinstance(rows, list) else "")
+            f"got a {_type_name(rows)}" + (" containing a non-list row" if isinstance(rows, list) else "")
         )
     if len(rows) != n:
-        raise fail(
-            f"propensity has {len(rows)} rows but there are {n} actors; "
-            f"it must be {n} x {n}"
-        )
+        raise fail(f"propensity has {len(rows)} rows but there are {n} actors; it must be {n} x {n}")
     for i, row in enumerate(rows):
         if len(row) != n:
             raise fail(
-                f"propensity[{i}] has {len(row)} entries but there are {n} actors; "
-                f"each row must have {n}"
+                f"propensity[{i}] has {len(row)} entries but there are {n} actors; each row must have {n}"
             )
         for j, value in enumerate(row):
             if not _is_number(value):
                 raise fail(f"propensity[{i}][{j}]: {value!r} is not a number")
             if not math.isfinite(value):
-                raise fail(
-                    f"propensity[{i}][{j}]: {value} is not finite; entries must be "
-                    "finite numbers"
-                )
+                raise fail(f"propensity[{i}][{j}]: {value} is not finite; entries must be finite numbers")
     p = np.array(rows, dtype=float).reshape(n, n)
     for i in range(n):
         for j in range(i + 1, n):

@@ -581,7 +581,7 @@ def test_load_round_trip(tmp_path):
     names, sizes, p = load_landscape(EXAMPLE)
     doc = {
         "description": "round trip",
-        "actors": [{"name": n, "size": float(s)} for n, s in zip(names, sizes)],
+        "actors": [{"name": n, "size": float(s)} for n, s in zip(names, sizes, strict=True)],
         "propensity": p.tolist(),
     }
     path = tmp_path / "copy.yaml"
