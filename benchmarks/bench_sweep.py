@@ -235,28 +235,51 @@ def batch_run_rate(reps: int, processes: int, collect: str) -> float:
     return n / elapsed
 
 
-def throughput(reps: int, repeat: int, work: Path) -> tuple[list[tuple[str, float]], int]:
+#: Throughput methods: name -> what the measuring subprocess runs.
+METHODS = {
+    "plain loop, 1 process (no sweep machinery)": "ceiling 1",
+    "plain loops, 2 processes side by side": "ceiling 2",
+    "cohesion sweep, serial": "sweep 1",
+    "cohesion sweep, local pool, 1 worker": "pool 1",
+    "cohesion sweep, local pool, 2 workers": "sweep 2",
+    "cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)": "dask 2",
+    "mesa.batch_run, 1 process, model's collection": "batch 1 all",
+    "mesa.batch_run, 2 processes, model's collection": "batch 2 all",
+    "mesa.batch_run, 1 process, end-of-run collection": "batch 1 final",
+    "mesa.batch_run, 2 processes, end-of-run collection": "batch 2 final",
+}
+
+
+def measure(method: str, reps: int, work: Path) -> float:
+    """Runs/s of one method, measured in this (fresh) process."""
+    kind, *rest = method.split()
+    if kind == "ceiling":
+        return ceiling(int(rest[0]))
+    if kind == "batch":
+        return batch_run_rate(reps, int(rest[0]), rest[1])
     design = grid_design(work, "bench_throughput", reps)
+    if kind == "dask":
+        return dask_rate(design, work)
+    if kind == "pool":
+        return sweep_rate(design, work, backend=_pool(int(rest[0])))
+    return sweep_rate(design, work, workers=int(rest[0]))
+
+
+def throughput(reps: int, repeat: int, work: Path) -> tuple[dict[str, list[float]], int]:
+    """Every method in a fresh subprocess (as a user runs it), in interleaved rounds."""
     n = len(PRESSURES) * len(ENGAGEMENTS) * reps
-    methods = [
-        ("plain loop, 1 process (no sweep machinery)", lambda: ceiling(1)),
-        ("plain loops, 2 processes side by side", lambda: ceiling(2)),
-        ("cohesion sweep, serial", lambda: sweep_rate(design, work, workers=1)),
-        ("cohesion sweep, local pool, 1 worker", lambda: sweep_rate(design, work, backend=_pool(1))),
-        ("cohesion sweep, local pool, 2 workers", lambda: sweep_rate(design, work, workers=2)),
-        (
-            "cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)",
-            lambda: dask_rate(design, work),
-        ),
-        ("mesa.batch_run, 1 process, model's collection", lambda: batch_run_rate(reps, 1, "all")),
-        ("mesa.batch_run, 2 processes, model's collection", lambda: batch_run_rate(reps, 2, "all")),
-        ("mesa.batch_run, 1 process, end-of-run collection", lambda: batch_run_rate(reps, 1, "final")),
-        ("mesa.batch_run, 2 processes, end-of-run collection", lambda: batch_run_rate(reps, 2, "final")),
-    ]
-    rates: dict[str, list[float]] = {name: [] for name, _ in methods}
-    for round_ in range(repeat):  # interleaved rounds: ratios are taken within a round
-        for name, measure in methods:
-            rate = measure()
+    rates: dict[str, list[float]] = {name: [] for name in METHODS}
+    for round_ in range(repeat):  # ratios are taken within a round
+        for name, method in METHODS.items():
+            done = subprocess.run(
+                [sys.executable, __file__, "--measure", method, "--reps", str(reps), "--work", str(work)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"{name}: {done.stderr.strip()[-800:]}")
+            rate = float(done.stdout.strip().splitlines()[-1])
             rates[name].append(rate)
             print(f"  round {round_ + 1}: {name}: {rate:.1f} runs/s (load {load()})", flush=True)
     return rates, n
@@ -426,9 +449,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
     parser.add_argument("--out", type=Path, default=RESULTS, help="markdown file to write")
     parser.add_argument("--bare", type=float, help=argparse.SUPPRESS)  # internal: one plain loop
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: one throughput method
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         bare(args.bare)
+        return
+    if args.measure:
+        print(measure(args.measure, args.reps, args.work), flush=True)
         return
     started = load()
     sizes = [250, 1000] if args.quick else [1250, 5000, 20000]
