@@ -71,10 +71,7 @@ def switched(blocs, k):
 
 def is_local_minimum(sizes, propensity, blocs, tol) -> bool:
     e0 = energy(sizes, propensity, blocs)
-    return all(
-        energy(sizes, propensity, switched(blocs, k)) >= e0 - tol
-        for k in range(len(blocs))
-    )
+    return all(energy(sizes, propensity, switched(blocs, k)) >= e0 - tol for k in range(len(blocs)))
 
 
 def scale_of(sizes, propensity) -> float:
@@ -277,12 +274,7 @@ def test_energy_equals_size_weighted_frustration(case):
     assert e == pytest.approx(float(s @ f), rel=1e-9, abs=1e-9 * scale_of(s, p))
     # and equals twice the sum over unordered pairs that are apart
     n = len(s)
-    pairs = sum(
-        s[i] * s[j] * p[i, j]
-        for i in range(n)
-        for j in range(i + 1, n)
-        if blocs[i] != blocs[j]
-    )
+    pairs = sum(s[i] * s[j] * p[i, j] for i in range(n) for j in range(i + 1, n) if blocs[i] != blocs[j])
     assert e == pytest.approx(2 * pairs, rel=1e-9, abs=1e-9 * scale_of(s, p))
 
 
@@ -350,9 +342,7 @@ def test_no_partition_reported_twice(case):
     partitions = set()
     for c in result:
         assert c.blocs[0] == 0
-        groups = frozenset(
-            frozenset(i for i, b in enumerate(c.blocs) if b == side) for side in (0, 1)
-        )
+        groups = frozenset(frozenset(i for i, b in enumerate(c.blocs) if b == side) for side in (0, 1))
         assert groups not in partitions
         partitions.add(groups)
         complement = tuple(1 - b for b in c.blocs)
@@ -629,8 +619,7 @@ BAD_FILES = [
         ["actors[0]: missing key 'name'"],
     ),
     (
-        "actors:\n  - {name: A, size: 1, colour: red}\n  - {name: B, size: 1}\n"
-        + GOOD_P,
+        "actors:\n  - {name: A, size: 1, colour: red}\n  - {name: B, size: 1}\n" + GOOD_P,
         ["actors[0]: unknown key 'colour'", "name, size"],
     ),
     (
@@ -701,9 +690,7 @@ def test_load_negative_size_exact_message(tmp_path):
     )
     with pytest.raises(ValueError) as info:
         load_landscape(path)
-    assert (
-        str(info.value) == f"{path}: actors[2].size: -1 is negative; sizes must be >= 0"
-    )
+    assert str(info.value) == f"{path}: actors[2].size: -1 is negative; sizes must be >= 0"
 
 
 def test_load_missing_file_directory_and_binary(tmp_path):

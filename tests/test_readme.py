@@ -31,9 +31,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_every_cohesion_subcommand_in_the_readme_exists():
-    subparsers = next(
-        a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction"
-    )
+    subparsers = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
     named = set(re.findall(r"`cohesion ([a-z]+)", README))
     assert named, "the README names no cohesion subcommand"
     assert named <= set(subparsers.choices), named - set(subparsers.choices)
