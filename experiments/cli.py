@@ -20,31 +20,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from model.cli import non_negative_int, positive_int
 from model.errors import ScenarioError
 
 EXIT_OK, EXIT_FAILURES, EXIT_INTERRUPTED = 0, 1, 130
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; give 1 or more")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
-    return value
 
 
 # --------------------------------------------------------------------------- sweep
@@ -61,7 +42,7 @@ def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument("design", help="design name (a YAML file in experiments/) or path")
     parser.add_argument(
-        "--workers", type=_positive, help="local worker processes (default: CPUs; 1 runs serially)"
+        "--workers", type=positive_int, help="local worker processes (default: CPUs; 1 runs serially)"
     )
     parser.add_argument(
         "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786"
@@ -72,7 +53,7 @@ def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, run failed runs again")
     parser.add_argument(
-        "--chunk-size", type=_positive, help="runs per task (default: about 8 tasks per worker, <= 100)"
+        "--chunk-size", type=positive_int, help="runs per task (default: about 8 tasks per worker, <= 100)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return _sweep
@@ -183,10 +164,10 @@ def register_compare(subparsers: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument("scenario_a", help="scenario name or YAML path (A, the reference)")
     parser.add_argument("scenario_b", help="scenario name or YAML path (B)")
-    parser.add_argument("--reps", type=_positive, default=50, help="replications (default 50)")
-    parser.add_argument("--seed", type=_non_negative, default=0, help="master seed (default 0)")
-    parser.add_argument("--steps", type=_positive, help="quarters (default: A's horizon)")
-    parser.add_argument("--workers", type=_positive, help="local worker processes (default: CPUs)")
+    parser.add_argument("--reps", type=positive_int, default=50, help="replications (default 50)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="master seed (default 0)")
+    parser.add_argument("--steps", type=positive_int, help="quarters (default: A's horizon)")
+    parser.add_argument("--workers", type=positive_int, help="local worker processes (default: CPUs)")
     parser.add_argument("--measures", help="comma-separated measures (default: a headline set; 'all')")
     parser.add_argument("--out", type=Path, help="also write compare.csv, runs.csv and compare.png here")
     return _compare

@@ -38,7 +38,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from model.errors import ScenarioError
 from model.model import MODEL_FIELDS
-from model.scenario import Scenario, describe_error, load_scenario, read_yaml
+from model.scenario import Scenario, describe_error, load_scenario, read_yaml, resolve_path
 
 #: Folder of the designs shipped with the project.
 DESIGN_DIR = Path(__file__).resolve().parent
@@ -506,15 +506,9 @@ def resolve_design_path(name_or_path: str | Path, *, folder: Path = DESIGN_DIR) 
 
     Raises:
         ScenarioError: no such file.
+
     """
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    for candidate in (folder / path, folder / f"{path}.yaml"):
-        if candidate.is_file():
-            return candidate
-    names = ", ".join(p.stem for p in available_designs(folder))
-    raise ScenarioError(f"{name_or_path}: no such design file; built-in designs: {names}")
+    return resolve_path(name_or_path, folder=folder, kind="design")
 
 
 def _design_fields_at(loc: tuple[Any, ...]) -> list[str]:

@@ -21,10 +21,8 @@ save, then analyse" with the save made incremental and restartable.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -37,28 +35,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.errors import ScenarioError
-from model.output import git_commit, versions
+from model.output import atomic_write, git_commit, versions
 
 MANIFEST = "manifest.json"
 FAILURES = "failures.parquet"
 TABLES = ("runs", "series", "failures")
 #: Packages of the experiment layer recorded besides the model's.
 EXTRA_PACKAGES = ("SALib", "dask", "distributed", "scipy", "matplotlib")
-
-
-def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write a file through a hidden temporary name and rename it into place.
-
-    Args:
-        path: the final name.
-        write: called with the temporary path; must write the whole file.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

@@ -25,7 +25,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _non_negative(text: str) -> int:
+def non_negative_int(text: str) -> int:
+    """Parse a whole number >= 0 (an argparse type), with a one-line error."""
     try:
         value = int(text)
     except ValueError:
@@ -35,8 +36,9 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> int:
-    value = _non_negative(text)
+def positive_int(text: str) -> int:
+    """Parse a whole number >= 1 (an argparse type), with a one-line error."""
+    value = non_negative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError("0 is not allowed; give 1 or more")
     return value
@@ -52,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", help="scenario name (see 'cohesion list') or YAML path")
-    run.add_argument("--steps", type=_positive, help="quarters to simulate (default: horizon)")
-    run.add_argument("--seed", type=_non_negative, default=0, help="random seed (default 0)")
+    run.add_argument("--steps", type=positive_int, help="quarters to simulate (default: horizon)")
+    run.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     run.add_argument("--out", type=Path, help="output folder (default results/<scenario>/)")
     run.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
 

@@ -80,7 +80,13 @@ def manifest(results: Results) -> dict:
     }
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Write a file through a hidden temporary name and rename it into place.
+
+    Args:
+        path: the final name.
+        write: called with the temporary path; must write the whole file.
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)
@@ -104,13 +110,13 @@ def write_results(results: Results, out: Path) -> list[Path]:
         ("events", results.events),
     ):
         path = out / f"{name}.parquet"
-        _atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False))
+        atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False))
         written.append(path)
     path = out / "manifest.json"
-    _atomic_write(path, lambda p: p.write_text(json.dumps(manifest(results), indent=2) + "\n"))
+    atomic_write(path, lambda p: p.write_text(json.dumps(manifest(results), indent=2) + "\n"))
     written.append(path)
     path = out / "summary.png"
-    _atomic_write(path, lambda p: summary_figure(results).savefig(p, dpi=110, format="png"))
+    atomic_write(path, lambda p: summary_figure(results).savefig(p, dpi=110, format="png"))
     plt.close("all")
     written.append(path)
     return written

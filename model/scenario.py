@@ -592,11 +592,16 @@ def available_scenarios(folder: Path = SCENARIO_DIR) -> list[Path]:
     return sorted(folder.glob("*.yaml"))
 
 
-def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR) -> Path:
-    """Find a scenario by path, or by bare name in the scenarios folder.
+def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR, kind: str = "scenario") -> Path:
+    """Find a YAML file by path, or by bare name in ``folder`` (scenarios by default).
+
+    Args:
+        name_or_path: a path, or a name of a file in ``folder`` with or without ``.yaml``.
+        folder: where bare names are looked up.
+        kind: what the file is, for the error message ("scenario", "design").
 
     Raises:
-        ScenarioError: no such file.
+        ScenarioError: no such file; the message lists the built-in names.
 
     """
     path = Path(name_or_path)
@@ -606,7 +611,7 @@ def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR) -> Pa
         if candidate.is_file():
             return candidate
     names = ", ".join(p.stem for p in available_scenarios(folder))
-    raise ScenarioError(f"{name_or_path}: no such scenario file; built-in scenarios: {names}")
+    raise ScenarioError(f"{name_or_path}: no such {kind} file; built-in {kind}s: {names}")
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
