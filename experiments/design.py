@@ -14,6 +14,11 @@ before any run. Joint constraints of the scenario (e.g. a ladder's thresholds mu
 stay ordered) can only be checked per sampled point; a point that breaks one is a
 failed run, recorded by the sweep.
 
+Integer key paths (e.g. ``institutions.patience``) take sampled values rounded to
+the nearest whole number, and the rounded values are stored; with Morris this
+makes a step slightly unequal to the sampler's delta, so prefer real-valued
+factors for screening.
+
 Samplers: the full factorial grid; Latin hypercube (McKay, Beckman and Conover
 1979), Sobol sequences with Saltelli's scheme (Saltelli et al. 2010) and Morris
 elementary-effects trajectories (Morris 1991; Campolongo, Cariboni and Saltelli
