@@ -25,7 +25,6 @@ import shutil
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +51,7 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def all_versions() -> dict[str, str]:
     """Versions of Python, the model's packages and the experiment layer's."""
-    found = versions()
-    for name in EXTRA_PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return versions(extra=EXTRA_PACKAGES)
 
 
 def _now() -> str:

@@ -54,10 +54,10 @@ def git_commit(folder: Path | None = None) -> str | None:
     return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def versions() -> dict[str, str]:
-    """Versions of Python and of the packages that shape a result."""
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and of the packages that shape a result, plus ``extra`` ones."""
     found = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in (*PACKAGES, *extra):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
