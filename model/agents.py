@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 R, W, C, T = range(4)  # pole indices, in catalogue order
 FORCES_UNIT = 5.0  # thousand troops that count as a full tripwire
 
+_sum = np.add.reduce
+_max = np.maximum.reduce
+
 
 # --------------------------------------------------------------------------- pure rules
 
@@ -70,9 +73,11 @@ def preferred_mix(utility: np.ndarray, temperature: np.ndarray | float) -> np.nd
     tau = np.asarray(temperature, dtype=float)
     if utility.ndim == 2:
         tau = tau.reshape(-1, 1)
-    z = (utility - utility.max(axis=-1, keepdims=True)) / tau
+    # ufunc reductions rather than the array methods: the same numbers, less overhead
+    # on these tiny arrays (the model calls this every quarter).
+    z = (utility - _max(utility, axis=-1, keepdims=True)) / tau
     e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    return e / _sum(e, axis=-1, keepdims=True)
 
 
 def move(
@@ -93,7 +98,7 @@ def move(
     new = current + rate * (target - current)
     if shock is not None:
         new = new * np.exp(shock)
-    return new / new.sum(axis=-1, keepdims=True)
+    return new / _sum(new, axis=-1, keepdims=True)
 
 
 def ladder_step(
@@ -153,22 +158,140 @@ def ladder_step(
 # index left implicit.
 
 
-def utilities(model: AllianceModel) -> None:
-    """Utility of aligning with each pole for every state (docs/model.md, section 2c).
+class Terms:
+    """The parts of the rules that change only when a driver does (a shock, a status change).
 
-    ``U = w_s S + w_e X - w_a A + w_c K + w_id I + w_soc N`` with
-    security S, economic benefit X, autonomy cost A, coercion K, identity I
-    and neighbours' alignment N, each a states x poles array stored on the
-    model (``model.parts``) for output and the view.
+    The model builds them when first needed and drops them whenever a driver
+    changes (``AllianceModel.invalidate``, called by every write through a
+    :class:`MemberState` or :class:`Power` attribute, by shocks and by status
+    changes), so a quarter recomputes only what moves every quarter: alignments,
+    trade and arms shares, opinion and trust. ``utility_parts`` spells the same
+    utility out term by term; a test checks that the two agree.
+    """
+
+    __slots__ = (
+        "affinity",
+        "arms_weight",
+        "autonomy_base",
+        "backlash_inducement",
+        "backlash_pressure",
+        "cis_threat",
+        "cost",
+        "exposure_base",
+        "forces",
+        "in_conflict",
+        "inducement_level",
+        "log_supply",
+        "need_guarantee",
+        "pressure_level",
+        "russia_press",
+        "sovereign_dominance",
+        "sovereignty",
+        "tau",
+        "turkey_court",
+        "west_court",
+    )
+
+    def __init__(self, model: AllianceModel) -> None:
+        """Compute the terms from the model's current drivers."""
+        m = model
+        t = m.table
+        w = m.config.weights
+        institutions = m.config.institutions
+        dyn = m.config.dynamics
+        n = m.n_states
+        m._read_powers()
+        sovereignty = t["sovereignty"]
+        self.in_conflict = bool(m.conflict.any())
+        self.forces = forces = np.minimum(t["russian_forces"] / FORCES_UNIT, 1.0)
+        # x_ik - trade_ik: remittances and energy dependence count as exposure to Russia.
+        self.exposure_base = np.zeros((n, 4))
+        self.exposure_base[:, R] = w.remittances * t["remittances"] + w.energy * t["energy_dependence"]
+        # need_i G_ik before trust: G = cred_k min(1, tie_ik), tie_iR += 0.5 csto_i + w_f f_i.
+        ties = t["defence_pacts"].copy()
+        ties[:, R] += 0.5 * m.csto_level + w.forces * forces
+        need = t["external_threat"] + _sum(m.conflict, axis=1)
+        self.need_guarantee = need[:, None] * m.credibility * np.minimum(ties, 1.0)
+        self.arms_weight = w.arms * m.arms_supply
+        # A_ik = sigma_i dom_k (1 + held_ik) + [k = R] sigma_i w_f f_i = base + sigma dom held.
+        self.sovereignty = sovereignty[:, None]
+        self.sovereign_dominance = self.sovereignty * m.dominance
+        self.autonomy_base = self.sovereign_dominance.copy()
+        self.autonomy_base[:, R] += sovereignty * w.forces * forces
+        self.affinity = t["affinity"] * w.identity  # weighted; its Russia column is 0
+        self.tau = (dyn.temperature + dyn.hedging_temperature * t["hedging"])[:, None]
+        self.log_supply = np.log(np.maximum(m.arms_supply, 0.05))
+        self.backlash_inducement = dyn.opinion_backlash * (1 - sovereignty)
+        self.backlash_pressure = dyn.opinion_backlash * sovereignty
+        self.cost = np.array([institutions[inst].cost for inst in INSTITUTIONS]) * self.sovereignty
+        self.cis_threat = institutions.cis_threat * t["threat_from_russia"]
+        # Targeting weights that do not move within a quarter, and each power's totals.
+        self.russia_press = 0.1 + m.depth
+        self.west_court = 0.2 + 0.5 * t["hedging"]
+        self.turkey_court = 0.2 + t["affinity"][:, T]
+        powers = m.powers
+        self.pressure_level = np.array([[p.pressure * p.capacity * n] for p in powers])
+        self.inducement_level = np.array([[w.inducement * p.engagement * p.capacity * n] for p in powers])
+
+
+def utilities(model: AllianceModel) -> None:
+    """Utility of aligning with each pole for every state (docs/model.md, section 4.2).
+
+    ``U = w_s S + w_e X - w_a A + w_c K + w_id Id + w_soc N`` with security S,
+    economic benefit X, autonomy cost A, coercion K, identity Id and neighbours'
+    alignment N, computed with the slow-moving parts taken from ``model.terms``
+    (:func:`utility_parts` writes each part out). Also stores Russia's economic
+    and security value to each state, which the commitments use.
     """
     m = model
     t = m.table
     w = m.config.weights
+    k = m.terms
+    a = m.alignment
+
+    exposure = t["trade"][:, :4] + k.exposure_base
+    economy = exposure + m.inducement.T
+    held = np.minimum(exposure, 1.0)
+
+    security = k.need_guarantee * 1.0  # a fresh array
+    security_russia = security[:, R]
+    security_russia *= t["trust_russia"]
+    security_russia -= t["threat_from_russia"]
+    security += k.arms_weight * t["arms"][:, :4]
+    if k.in_conflict:
+        security -= m.conflict @ a
+
+    utility = w.security * security
+    utility += w.economy * economy
+    utility -= w.autonomy * (k.autonomy_base + k.sovereign_dominance * held)
+    utility += w.coercion * (m.pressure.T * (held - k.sovereignty))
+    utility += k.affinity
+    utility[:, R] += w.identity * t["opinion_russia"]
+    if m.has_ties:
+        utility += w.social * (m.tie_share @ a)
+    m.utility = utility
+    m.economy_russia = economy[:, R]
+    m.security_russia = security_russia
+
+
+def utility_parts(model: AllianceModel) -> dict[str, np.ndarray]:
+    """Each part of this quarter's utility, written out as in docs/model.md 4.2 (states x poles).
+
+    The readable form of :func:`utilities`, for explaining a state's choice:
+    ``w_s S + w_e X - w_a A + w_c K + w_id Id + w_soc N`` over the parts returned
+    here equals ``model.utility`` (a test checks it).
+
+    Returns:
+        security, economy, autonomy, coercion, identity and social, each states x poles.
+    """
+    m = model
+    t = m.table
+    w = m.config.weights
+    m.terms  # noqa: B018 (brings the powers' credibility, dominance and supply up to date)
     forces = np.minimum(t["russian_forces"] / FORCES_UNIT, 1.0)
 
     exposure = t["trade"][:, :4].copy()
     exposure[:, R] += w.remittances * t["remittances"] + w.energy * t["energy_dependence"]
-    economy = exposure + m.inducement.T
     held = np.minimum(exposure, 1.0)
 
     ties = t["defence_pacts"].copy()
@@ -176,49 +299,29 @@ def utilities(model: AllianceModel) -> None:
     guarantee = m.credibility * np.minimum(ties, 1.0)
     guarantee[:, R] *= t["trust_russia"]
     need = t["external_threat"] + m.conflict.sum(axis=1)
-    # Arms ties protect only as far as the supplier can still deliver; a pole
-    # aligned with one's adversary is a threat, not a protector.
-    security = (
-        need[:, None] * guarantee + w.arms * t["arms"][:, :4] * m.arms_supply - m.conflict @ m.alignment
-    )
+    security = need[:, None] * guarantee + w.arms * t["arms"][:, :4] * m.arms_supply
+    security -= m.conflict @ m.alignment
     security[:, R] -= t["threat_from_russia"]
 
-    # Dominance weighs more the more the pole holds over the state (Hirschman's
-    # influence effect), and costs sovereignty-sensitive states most.
     sovereignty = t["sovereignty"][:, None]
     autonomy = sovereignty * m.dominance * (1.0 + held)
     autonomy[:, R] += t["sovereignty"] * w.forces * forces
 
-    # Coercion pulls a dependent state and pushes a sovereignty-sensitive one.
-    coercion = m.pressure.T * (held - sovereignty)
-
     identity = t["affinity"].copy()
     identity[:, R] = t["opinion_russia"]
-
-    social = m.tie_share @ m.alignment  # tie-weighted mean of neighbours (0 if no ties)
-
-    m.parts = {
+    return {
         "security": security,
-        "economy": economy,
+        "economy": exposure + m.inducement.T,
         "autonomy": autonomy,
-        "coercion": coercion,
+        "coercion": m.pressure.T * (held - sovereignty),
         "identity": identity,
-        "social": social,
+        "social": m.tie_share @ m.alignment,
     }
-    m.utility = (
-        w.security * security
-        + w.economy * economy
-        - w.autonomy * autonomy
-        + w.coercion * coercion
-        + w.identity * identity
-        + w.social * social
-    )
 
 
 def temperatures(model: AllianceModel) -> np.ndarray:
-    """Each state's spread: base temperature plus hedging preference times its gain."""
-    dyn = model.config.dynamics
-    return dyn.temperature + dyn.hedging_temperature * model.table["hedging"]
+    """Each state's spread (a column): base temperature plus hedging preference times its gain."""
+    return model.terms.tau
 
 
 def drift(model: AllianceModel) -> None:
@@ -228,33 +331,36 @@ def drift(model: AllianceModel) -> None:
     the state's lean toward it, and trade with Russia suffers from Western
     secondary sanctions; arms shares grow with a supplier's delivery capacity
     and the lean; opinion returns toward its anchor and answers Russian
-    inducement and coercion; trust in Russia recovers slowly.
+    inducement and coercion; trust in Russia recovers slowly. Shares are updated
+    in place (the "other" partner's growth is 0, so only the poles' shares are
+    scaled before renormalising).
     """
     m = model
     t = m.table
+    k = m.terms
     dyn = m.config.dynamics
     inducement = m.inducement.T
     lean = m.alignment - 0.25
-    n = lean.shape[0]
 
-    growth = np.zeros((n, 5))
-    growth[:, :4] = dyn.trade_drift * (
-        inducement - inducement.mean(axis=1, keepdims=True) + t["access"] + 0.5 * lean
-    )
+    growth = inducement - _sum(inducement, axis=1, keepdims=True) / 4
+    growth += t["access"]
+    growth += 0.5 * lean
+    growth *= dyn.trade_drift
     growth[:, R] -= dyn.trade_drift * m.pressure[W]
-    t["trade"][:] = _reweight(t["trade"], growth)
+    trade = t["trade"]
+    trade[:, :4] *= np.exp(growth)
+    trade /= _sum(trade, axis=1, keepdims=True)
 
-    arms_growth = np.zeros((n, 5))
-    arms_growth[:, :4] = dyn.arms_drift * (np.log(np.maximum(m.arms_supply, 0.05)) + lean)
-    t["arms"][:] = _reweight(t["arms"], arms_growth)
+    arms = t["arms"]
+    arms[:, :4] *= np.exp(dyn.arms_drift * (k.log_supply + lean))
+    arms /= _sum(arms, axis=1, keepdims=True)
 
-    sovereignty = t["sovereignty"]
     opinion = t["opinion_russia"]
-    opinion += dyn.opinion_recovery * (t["opinion_anchor"] - opinion) + dyn.opinion_backlash * (
-        (1 - sovereignty) * m.inducement[R] - sovereignty * m.pressure[R]
-    )
-    np.clip(opinion, 0.0, 1.0, out=opinion)
-    t["trust_russia"] += dyn.trust_recovery * (1.0 - t["trust_russia"])
+    opinion += dyn.opinion_recovery * (t["opinion_anchor"] - opinion)
+    opinion += k.backlash_inducement * m.inducement[R] - k.backlash_pressure * m.pressure[R]
+    np.minimum(np.maximum(opinion, 0.0, out=opinion), 1.0, out=opinion)  # clip to [0, 1]
+    trust = t["trust_russia"]
+    trust += dyn.trust_recovery * (1.0 - trust)
 
 
 def commitments(model: AllianceModel) -> np.ndarray:
@@ -268,13 +374,15 @@ def commitments(model: AllianceModel) -> np.ndarray:
     ``cis_threat`` times the threat from Russia.
     """
     m = model
-    institutions = m.config.institutions
-    security = np.clip(m.parts["security"][:, R], 0.0, 1.0)
-    economy = np.clip(m.parts["economy"][:, R], 0.0, 1.0)
-    benefit = np.column_stack([economy, security, economy])
-    cost = np.array([institutions[inst].cost for inst in INSTITUTIONS])
-    commitment = 0.5 * m.alignment[:, [R]] + 0.5 * benefit - cost * m.table["sovereignty"][:, None]
-    commitment[:, 0] -= institutions.cis_threat * m.table["threat_from_russia"]
+    commitment = np.empty((m.n_states, 3))
+    commitment[:, 0] = m.economy_russia
+    commitment[:, 1] = m.security_russia
+    commitment[:, 2] = m.economy_russia
+    np.minimum(np.maximum(commitment, 0.0, out=commitment), 1.0, out=commitment)  # b, clipped
+    commitment *= 0.5
+    commitment += 0.5 * m.alignment[:, R : R + 1]
+    commitment -= m.terms.cost
+    commitment[:, 0] -= m.terms.cis_threat
     return commitment
 
 
@@ -285,7 +393,9 @@ class Column:
     """A MemberState attribute stored in a row of the model's state table.
 
     The states' rules run on whole columns at once (fast); an agent reads and
-    writes its own row through these descriptors (clear).
+    writes its own row through these descriptors (clear). A write through an
+    agent also tells the model to rebuild its slow-moving :class:`Terms`; code
+    that writes ``model.table`` directly must call ``model.invalidate()``.
     """
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -298,6 +408,7 @@ class Column:
 
     def __set__(self, agent: MemberState, value) -> None:
         agent.model.table[self.name][agent.index] = value
+        agent.model.invalidate()
 
 
 #: Columns of the state table: name -> width (0 for a scalar).
@@ -439,6 +550,7 @@ class MemberState(FixedAgent):
                 if self.status[inst] == "member" and commitment[inst] < rules.boycott:
                     self.boycotts += 1
                     m.record_change(self, inst, "member", "boycott")
+        m.streaking[self.index] = self.undecided
 
     @property
     def undecided(self) -> bool:
@@ -462,6 +574,18 @@ class MemberState(FixedAgent):
                 self.model.record_change(self, "air_defence", "none", "member")
 
 
+#: Power attributes the rules read; writing one makes the model rebuild its terms.
+POWER_PARAMS = (
+    "pressure",
+    "engagement",
+    "capacity",
+    "security_credibility",
+    "arms_supply",
+    "dominance",
+    "reaction",
+)
+
+
 class Power(Agent):
     """An external power: Russia, the West, China or Türkiye.
 
@@ -478,16 +602,17 @@ class Power(Agent):
         super().__init__(model)
         self.pole = pole
         self.index = POLES.index(pole)
-        self.pressure = params.pressure
-        self.engagement = params.engagement
-        self.capacity = params.capacity
-        self.security_credibility = params.security_credibility
-        self.arms_supply = params.arms_supply
-        self.dominance = params.dominance
-        self.reaction = params.reaction
+        for name in POWER_PARAMS:
+            setattr(self, name, getattr(params, name))
 
-    def targeting(self) -> tuple[np.ndarray | None, np.ndarray]:
-        """Weights (pressure, inducement) over states, before normalisation.
+    def __setattr__(self, name: str, value) -> None:
+        """Set an attribute; a changed parameter makes the model rebuild its terms."""
+        super().__setattr__(name, value)
+        if name in POWER_PARAMS:
+            self.model.invalidate()
+
+    def target(self) -> None:
+        """Write this quarter's targeting weights into the model's rows, before normalisation.
 
         Russia presses states in proportion to 0.1 plus their membership depth
         (it polices its own sphere most) and courts those aligned with it; with
@@ -495,35 +620,45 @@ class Power(Agent):
         starting Russian alignment (escalating if > 0, courting if < 0). The West
         aims secondary sanctions at Russia's partners and courts the states
         leaning West or hedging; China courts its trade partners; Türkiye its
-        Turkic kin. China and Türkiye press all states alike (pressure weight
-        None means uniform).
+        Turkic kin. China and Türkiye press all states alike.
         """
         m = self.model
+        k = m.terms
         a = m.alignment
+        press, court = m.pressure[self.index], m.inducement[self.index]
         if self.pole == "russia":
-            drift = np.maximum(m.initial_russia - a[:, R], 0.0) * m.config.dynamics.reaction_gain
-            press = (0.1 + m.depth) * (1.0 + max(self.reaction, 0.0) * drift)
-            court = (0.2 + a[:, R]) * (1.0 + max(-self.reaction, 0.0) * drift)
-            return press, court
-        if self.pole == "west":
-            return 0.1 + a[:, R], 0.2 + a[:, W] + 0.5 * m.table["hedging"]
-        if self.pole == "china":
-            return None, 0.2 + m.table["trade"][:, C] + a[:, C]
-        return None, 0.2 + m.table["affinity"][:, T] + a[:, T]
+            press[:] = k.russia_press  # 0.1 + depth
+            np.add(0.2, a[:, R], out=court)
+            if self.reaction != 0.0:  # (1 + |reaction| x drift) on the reacting side
+                drift = np.maximum(m.initial_russia - a[:, R], 0.0) * m.config.dynamics.reaction_gain
+                if self.reaction > 0.0:
+                    press *= 1.0 + self.reaction * drift
+                else:
+                    court *= 1.0 - self.reaction * drift
+        elif self.pole == "west":
+            np.add(0.1, a[:, R], out=press)
+            np.add(k.west_court, a[:, W], out=court)  # 0.2 + 0.5 hedging + a_W
+        elif self.pole == "china":
+            press.fill(1.0)
+            np.add(m.table["trade"][:, C], a[:, C], out=court)
+            court += 0.2
+        else:
+            press.fill(1.0)
+            np.add(k.turkey_court, a[:, T], out=court)  # 0.2 + Turkic affinity + a_T
 
     def act(self) -> None:
         """Write this quarter's pressure and inducement on each state into the model."""
-        press, court = self.targeting()
-        m = self.model
-        n = court.size
-        k = self.index
-        level = self.pressure * self.capacity
-        m.pressure[k] = level if press is None else level * n / press.sum() * press
-        m.inducement[k] = (
-            m.config.weights.inducement * self.engagement * self.capacity * n / court.sum()
-        ) * court
+        self.target()
+        spread(self.model, slice(self.index, self.index + 1))
 
 
-def _reweight(shares: np.ndarray, log_growth: np.ndarray) -> np.ndarray:
-    new = shares * np.exp(log_growth)
-    return new / new.sum(axis=-1, keepdims=True)
+def spread(model: AllianceModel, powers: slice = slice(None)) -> None:
+    """Scale the powers' targeting weights so that each power's total is its capacity's share.
+
+    Pressure on state i is ``pressure x capacity x n x weight_i / sum(weights)``,
+    and likewise for inducements (times the inducement weight).
+    """
+    k = model.terms
+    press, court = model.pressure[powers], model.inducement[powers]
+    press *= k.pressure_level[powers] / _sum(press, axis=1, keepdims=True)
+    court *= k.inducement_level[powers] / _sum(court, axis=1, keepdims=True)
