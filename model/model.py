@@ -382,12 +382,13 @@ class AllianceModel(Model):
 
     def record_change(self, state: MemberState, institution: str, old: str, new: str) -> None:
         """Count and log a status change or a summit boycott."""
-        self._status_changed = True
         if new == "boycott":
             self.boycotts += 1
-        elif institution in INSTITUTIONS:
-            rise = STATUS_TIER[new] > STATUS_TIER[old]
-            if rise:
+        else:
+            self._status_changed = True  # depth, the screen's bounds and the terms follow
+            if institution not in INSTITUTIONS:
+                pass  # air defence: counted by air_defence_members
+            elif STATUS_TIER[new] > STATUS_TIER[old]:
                 self.entries += 1
             elif new == "withdrawn":
                 self.exits += 1
