@@ -354,7 +354,7 @@ class AllianceModel(Model):
         drift(self)
         self.commitment = commitments(self)
         self._status_changed = False
-        for index in np.flatnonzero(self._may_act() | self.streaking):
+        for index in (self._may_act() | self.streaking).nonzero()[0]:
             self.states[index].choose_institutions()
         if self._status_changed:
             self._update_depth()
@@ -376,7 +376,7 @@ class AllianceModel(Model):
         """
         c = self.commitment
         below = self._summit_below if self.summit_quarter else self._act_below
-        crossing = ((c < below) | (c > self._act_above)).any(axis=1)
+        crossing = np.logical_or.reduce((c < below) | (c > self._act_above), axis=1)
         csto = c[:, _CSTO]
         return crossing | (csto < self._air_below) | (csto > self._air_above) | self._air_forced
 
