@@ -24,6 +24,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -274,24 +275,56 @@ def measure(method: str, reps: int, work: Path) -> float:
     return sweep_rate(design, work, workers=int(rest[0]))
 
 
+def measured(name: str, method: str, reps: int, work: Path) -> float:
+    """Runs/s of one method, measured in a fresh subprocess (as a user runs it)."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", method, "--reps", str(reps), "--work", str(work)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: {done.stderr.strip()[-800:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def throughput(reps: int, repeat: int, work: Path) -> tuple[dict[str, list[float]], int]:
     """Every method in a fresh subprocess (as a user runs it), in interleaved rounds."""
     n = len(PRESSURES) * len(ENGAGEMENTS) * reps
     rates: dict[str, list[float]] = {name: [] for name in METHODS}
     for round_ in range(repeat):  # ratios are taken within a round
         for name, method in METHODS.items():
-            done = subprocess.run(
-                [sys.executable, __file__, "--measure", method, "--reps", str(reps), "--work", str(work)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"{name}: {done.stderr.strip()[-800:]}")
-            rate = float(done.stdout.strip().splitlines()[-1])
+            rate = measured(name, method, reps, work)
             rates[name].append(rate)
             print(f"  round {round_ + 1}: {name}: {rate:.1f} runs/s (load {load()})", flush=True)
     return rates, n
+
+
+#: The scaling pair: one worker (serially in the driver, and a pool of one) and a pool of two.
+SCALING = {
+    "serial": "sweep 1",
+    "pool of 1": "pool 1",
+    "pool of 2": "sweep 2",
+}
+
+
+def scaling(reps: int, rounds: int, work: Path) -> dict[str, list[float]]:
+    """1 and 2 workers measured back to back, in an order that rotates from round to round.
+
+    The host's speed drifts by 10-20% over minutes, so a ratio of two measurements taken
+    minutes apart says more about the host than about the sweep; here each round measures
+    the three within about a minute, rounds rotate the order, and the report gives every
+    round's ratios and their median.
+    """
+    rates: dict[str, list[float]] = {name: [] for name in SCALING}
+    names = list(SCALING)
+    for round_ in range(rounds):
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
+        for name in order:
+            rate = measured(name, SCALING[name], reps, work)
+            rates[name].append(rate)
+            print(f"  round {round_ + 1}: {name}: {rate:.1f} runs/s (load {load()})", flush=True)
+    return rates
 
 
 def _pool(workers: int):
@@ -371,7 +404,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def report(rates, n, memory_rows, sobol, started_load, args) -> str:
+def report(rates, n, scale, scaling_reps, memory_rows, sobol, started_load, args) -> str:
     from model.output import git_commit
 
     rounds = len(next(iter(rates.values())))
@@ -421,6 +454,26 @@ def report(rates, n, memory_rows, sobol, started_load, args) -> str:
         f"- Dask LocalCluster (2 workers) vs local pool (2 workers): "
         f"{ratio('cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)', pool2)}",
         "",
+        f"## Speed-up from 1 to 2 workers: {len(PRESSURES) * len(ENGAGEMENTS) * scaling_reps} runs "
+        f"per measurement, {len(scale['serial'])} rounds, the three measured back to back in an order "
+        "that rotates by round; wall time including start-up",
+        "",
+        "| round | serial (runs/s) | pool of 1 (runs/s) | pool of 2 (runs/s) | 2 vs serial | 2 vs 1 |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    over_serial = [b / a for a, b in zip(scale["serial"], scale["pool of 2"], strict=True)]
+    over_pool = [b / a for a, b in zip(scale["pool of 1"], scale["pool of 2"], strict=True)]
+    triples = zip(scale["serial"], scale["pool of 1"], scale["pool of 2"], strict=True)
+    for k, (a, one, two) in enumerate(triples):
+        lines.append(
+            f"| {k + 1} | {a:.1f} | {one:.1f} | {two:.1f} | {over_serial[k]:.2f}x | {over_pool[k]:.2f}x |"
+        )
+    lines += [
+        "",
+        f"- median speed-up: **{statistics.median(over_serial):.2f}x** over the serial sweep (one "
+        f"process, no start-up), **{statistics.median(over_pool):.2f}x** over a pool of one worker "
+        "(which pays the same ~2 s spawn as the pool of two). Target >= 1.7x.",
+        "",
         "## Peak memory (sweep process + workers, local pool of 2, sampled every 0.1 s)",
         "",
         "| runs | quarters | seconds | peak RSS sum (MB) | peak PSS sum (MB) | processes | parts |",
@@ -458,6 +511,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also run sobol_drivers at N=1024 (~5 min)")
     parser.add_argument("--reps", type=int, default=160, help="replications per grid point (25 points)")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of the throughput measurements")
+    parser.add_argument("--scaling-reps", type=int, default=80, help="replications per point, scaling")
+    parser.add_argument("--scaling-rounds", type=int, default=5, help="rounds of the scaling pair")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
     parser.add_argument("--out", type=Path, default=RESULTS, help="markdown file to write")
     parser.add_argument("--bare", type=float, help=argparse.SUPPRESS)  # internal: one plain loop
@@ -477,13 +532,16 @@ def main() -> None:
         work = Path(tmp)
         print(f"throughput ({len(PRESSURES) * len(ENGAGEMENTS) * reps} runs per method):", flush=True)
         rates, n = throughput(reps, 1 if args.quick else args.repeat, work)
+        scaling_reps = 2 if args.quick else args.scaling_reps
+        print(f"scaling ({len(PRESSURES) * len(ENGAGEMENTS) * scaling_reps} runs per method):", flush=True)
+        scale = scaling(scaling_reps, 1 if args.quick else args.scaling_rounds, work)
         print("memory:", flush=True)
         memory_rows = memory_scaling(sizes, 8, work)
         sobol = None
         if args.full:
             print("sobol_drivers:", flush=True)
             sobol = sobol_full(work)
-    text = report(rates, n, memory_rows, sobol, started, args)
+    text = report(rates, n, scale, scaling_reps, memory_rows, sobol, started, args)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -416,12 +416,21 @@ class PoolBackend:
         it; the driver receives it once the mask is restored, nothing is lost.
         """
         if not hasattr(signal, "pthread_sigmask"):
-            return self.pool.submit(run_chunk, context, chunk)
+            return self._submit(context, chunk)
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            return self.pool.submit(run_chunk, context, chunk)
+            return self._submit(context, chunk)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    def _submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
+        try:
+            return self.pool.submit(run_chunk, context, chunk)
+        except cf.process.BrokenProcessPool:  # a worker died since the last chunk was handed out
+            raise WorkerLostError(
+                f"a worker process died (killed, or out of memory) before runs {chunk.first}-{chunk.last} "
+                "could be queued"
+            ) from None
 
     def wait(self, pending: set[Any]) -> set[Any]:
         """Wait for the first finished chunk."""

@@ -203,7 +203,7 @@ def test_a_dask_cluster_gives_the_serial_tables(reference, tmp_path, dask_cluste
 def test_a_lost_dask_worker_leaves_the_same_tables(tmp_path, dask_cluster):
     from distributed import Client
 
-    data = {**TINY, "name": "lost_worker", "quarters": 12, "replications": 10}  # 60 runs
+    data = {**TINY, "name": "lost_worker", "quarters": 40, "replications": 10}  # 60 runs
     path = write_design(tmp_path, data)
     sweep(load_design(path), tmp_path / "serial", workers=1, progress=False)
     run = subprocess.Popen(
@@ -302,7 +302,8 @@ def children(pid: int) -> list[int]:
     return found
 
 
-SLOW = {**TINY, "name": "slow_sweep", "quarters": 16, "replications": 10}  # 60 runs, a few seconds
+SLOW = {**TINY, "name": "slow_sweep", "quarters": 40, "replications": 20}  # 120 runs, a few seconds
+SLOW_RUNS = 120
 
 
 @pytest.fixture(scope="module")
@@ -328,13 +329,46 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_tables(slow_reference, tmp_
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers outlived the driver"
     stored = len(Store(out).done_ids())
-    assert 0 < stored < 60
+    assert 0 < stored < SLOW_RUNS
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
     done = cohesion("sweep", str(path), "--out", str(out), "--resume", "--workers", "2", "-q")
     assert done.returncode == 0, done.stderr
     assert f"{stored} were already stored" in done.stdout
     assert_same_tables(uninterrupted, out)
     assert not list(out.rglob(".*tmp*"))
+
+
+def spawned_workers(pid: int) -> list[int]:
+    """The pool's worker processes among the children of ``pid`` (not its resource tracker)."""
+    found = []
+    for child in children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_local_worker_stops_the_sweep_in_one_line_and_resume_finishes(slow_reference, tmp_path):
+    path, uninterrupted = slow_reference
+    out = tmp_path / "worker_killed"
+    process = start_sweep(path, out)
+    wait_for_parts(out, 3, process)
+    workers = spawned_workers(process.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err.count("\n") == 1 and "a worker process died" in err and "--resume" in err, err
+    stored = len(Store(out).done_ids())
+    assert 0 < stored < SLOW_RUNS
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    done = cohesion("sweep", str(path), "--out", str(out), "--resume", "--workers", "2", "-q")
+    assert done.returncode == 0, done.stderr
+    assert_same_tables(uninterrupted, out)
 
 
 def test_ctrl_c_stops_cleanly_with_exit_130_and_resume_finishes(slow_reference, tmp_path):
