@@ -2,20 +2,23 @@
 
 Measures, side by side in one run on this machine:
 
-1. runs per second of the baseline (40 quarters, end-of-run outputs) over the same
-   parameter points (a grid of Russian pressure x Chinese engagement, replicated):
-   ``cohesion sweep`` serially, on a local pool of 1 and 2 workers, on a Dask
-   LocalCluster of 2 single-thread workers; and Mesa's own ``mesa.batch_run`` with
-   1 and 2 processes (``data_collection_period=-1``), once with the model's default
-   collection (every quarter, per-state rows: what a Mesa user gets) and once with
-   the same end-of-run collection the sweep uses;
-2. peak memory (RSS and PSS summed over the sweep process and its workers, sampled
-   from /proc every 0.1 s) of sweeps of 1,250 to 20,000 runs;
-3. with ``--full``: the wall time and peak memory of ``cohesion sweep sobol_drivers``
-   (N = 1024, 22,528 runs) on 2 workers.
+1. ``throughput``: runs per second of the baseline (40 quarters, end-of-run outputs) over
+   the same parameter points (a grid of Russian pressure x Chinese engagement, replicated):
+   plain loops (no sweep machinery) in 1 and 2 processes, ``cohesion sweep`` serially, on a
+   local pool of 1 and 2 workers, on a Dask LocalCluster of 2 single-thread workers; and
+   Mesa's own ``mesa.batch_run`` with 1 and 2 processes (``data_collection_period=-1``),
+   once with the model's default collection (every quarter, per-state rows: what a Mesa
+   user gets) and once with the same end-of-run collection the sweep uses;
+2. ``scaling``: 1 and 2 workers measured back to back in rotating order, overall and in
+   steady state (after the workers' start-up and the first chunk);
+3. ``memory``: peak memory (RSS and PSS summed over the sweep process and its workers,
+   sampled from /proc every 0.1 s) of sweeps of 1,250 to 20,000 runs;
+4. ``sobol`` (with ``--full``): the wall time and peak memory of ``cohesion sweep
+   sobol_drivers`` (N = 1024, 22,528 runs) on 2 workers, and of ``cohesion analyze``.
 
-Usage: python benchmarks/bench_sweep.py [--full] [--runs N] [--repeat K] [--quick]
-Writes benchmarks/results/sweep.md and prints the same tables.
+Usage: python benchmarks/bench_sweep.py [--full] [--sections throughput,scaling,memory]
+[--reps N] [--repeat K] [--quick] [--out FILE]. Writes benchmarks/results/sweep.md (or
+FILE) and prints the same tables.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -199,17 +203,48 @@ def ceiling(processes: int, seconds: float = 15.0) -> float:
     return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in started)
 
 
+class Marks:
+    """A progress stream that records when each progress line (every tenth of the runs) came."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[float, int]] = []
+
+    def write(self, text: str) -> None:
+        found = re.search(r"(\d+)/\d+ runs", text)
+        if found:
+            self.marks.append((time.perf_counter(), int(found[1])))
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def steady(self) -> float | None:
+        """Runs/s from the first progress line to the last: after start-up and the first chunk."""
+        if len(self.marks) < 2:
+            return None
+        (t0, n0), (t1, n1) = self.marks[0], self.marks[-1]
+        return (n1 - n0) / (t1 - t0)
+
+
+#: Steady-state rate of the last sweep measured in this process (see Marks).
+STEADY: list[float | None] = [None]
+
+
 def sweep_rate(design_path: Path, work: Path, **options) -> float:
     from experiments.design import load_design
     from experiments.runner import sweep
 
     out = work / f"out-{time.monotonic_ns()}"
     design = load_design(design_path)
+    marks = Marks()
     t0 = time.perf_counter()
-    report = sweep(design, out, progress=False, **options)
+    report = sweep(design, out, progress=True, stream=marks, **options)
     elapsed = time.perf_counter() - t0
     assert report.ran == design.n_runs and report.failures == 0
     shutil.rmtree(out)
+    STEADY[0] = marks.steady()
     return design.n_runs / elapsed
 
 
@@ -277,6 +312,11 @@ def measure(method: str, reps: int, work: Path) -> float:
 
 def measured(name: str, method: str, reps: int, work: Path) -> float:
     """Runs/s of one method, measured in a fresh subprocess (as a user runs it)."""
+    return measured_both(name, method, reps, work)[0]
+
+
+def measured_both(name: str, method: str, reps: int, work: Path) -> tuple[float, float | None]:
+    """Runs/s of one method in a fresh subprocess: overall, and in steady state (sweeps only)."""
     done = subprocess.run(
         [sys.executable, __file__, "--measure", method, "--reps", str(reps), "--work", str(work)],
         capture_output=True,
@@ -285,7 +325,8 @@ def measured(name: str, method: str, reps: int, work: Path) -> float:
     )
     if done.returncode != 0:
         raise RuntimeError(f"{name}: {done.stderr.strip()[-800:]}")
-    return float(done.stdout.strip().splitlines()[-1])
+    values = [float(x) for x in done.stdout.strip().splitlines()[-1].split()]
+    return values[0], (values[1] if len(values) > 1 else None)
 
 
 def throughput(reps: int, repeat: int, work: Path) -> tuple[dict[str, list[float]], int]:
@@ -317,14 +358,20 @@ def scaling(reps: int, rounds: int, work: Path) -> dict[str, list[float]]:
     round's ratios and their median.
     """
     rates: dict[str, list[float]] = {name: [] for name in SCALING}
+    steady: dict[str, list[float]] = {name: [] for name in SCALING}
     names = list(SCALING)
     for round_ in range(rounds):
         order = names[round_ % len(names) :] + names[: round_ % len(names)]
         for name in order:
-            rate = measured(name, SCALING[name], reps, work)
+            rate, rest = measured_both(name, SCALING[name], reps, work)
             rates[name].append(rate)
-            print(f"  round {round_ + 1}: {name}: {rate:.1f} runs/s (load {load()})", flush=True)
-    return rates
+            steady[name].append(rest if rest is not None else float("nan"))
+            print(
+                f"  round {round_ + 1}: {name}: {rate:.1f} runs/s, {steady[name][-1]:.1f} after the "
+                f"first chunk (load {load()})",
+                flush=True,
+            )
+    return {"wall": rates, "steady": steady}
 
 
 def _pool(workers: int):
@@ -404,26 +451,38 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def report(rates, n, scale, scaling_reps, memory_rows, sobol, started_load, args) -> str:
+def header(started_load: str) -> list[str]:
     from model.output import git_commit
 
-    rounds = len(next(iter(rates.values())))
-    pool2 = "cohesion sweep, local pool, 2 workers"
-    plain1 = "plain loop over the grid's points, 1 process (no sweep machinery)"
-    plain2 = "plain loops over the grid's points, 2 processes side by side"
-
-    def ratio(a: str, b: str) -> str:
-        """``a`` over ``b`` in each round, and their best."""
-        values = [x / y for x, y in zip(rates[a], rates[b], strict=True)]
-        return ", ".join(f"{v:.2f}x" for v in values) + (f" (best {max(values):.2f}x)" if rounds > 1 else "")
-
-    lines = [
+    return [
         "# Sweep benchmark",
         "",
         f"{datetime.now(UTC).isoformat(timespec='seconds')}, git {git_commit()}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPUs ({cpu_model()}), load average at start "
         f"{started_load}, at end {load()}. The host's speed drifts by 10-20% from minute to minute, "
         "so methods are measured in interleaved rounds and compared within a round.",
+    ]
+
+
+def _ratios(a: list[float], b: list[float]) -> list[float]:
+    return [x / y for x, y in zip(a, b, strict=True)]
+
+
+def _listed(values: list[float]) -> str:
+    text = ", ".join(f"{v:.2f}x" for v in values)
+    return text + (f" (median {statistics.median(values):.2f}x)" if len(values) > 1 else "")
+
+
+def throughput_section(rates: dict[str, list[float]], n: int) -> list[str]:
+    rounds = len(next(iter(rates.values())))
+    pool2 = "cohesion sweep, local pool, 2 workers"
+    plain1 = "plain loop over the grid's points, 1 process (no sweep machinery)"
+    plain2 = "plain loops over the grid's points, 2 processes side by side"
+
+    def ratio(a: str, b: str) -> str:
+        return _listed(_ratios(rates[a], rates[b]))
+
+    lines = [
         "",
         f"## Throughput: baseline, {QUARTERS} quarters, end-of-run outputs, {n} runs "
         f"({len(PRESSURES)}x{len(ENGAGEMENTS)} grid x {n // (len(PRESSURES) * len(ENGAGEMENTS))} "
@@ -434,45 +493,71 @@ def report(rates, n, scale, scaling_reps, memory_rows, sobol, started_load, args
     ]
     for name, values in rates.items():
         lines.append(f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + " |")
-    lines += [
+    return [
+        *lines,
         "",
         "Ratios, per round:",
         "",
-        f"- speed-up from 1 to 2 workers: **{ratio(pool2, 'cohesion sweep, serial')}** from the serial "
-        f"sweep (one process, no start-up); {ratio(pool2, 'cohesion sweep, local pool, 1 worker')} from a "
-        "pool of 1 worker (which also pays a spawned worker's ~2 s start-up). Target >= 1.7x.",
-        "- what the machine allows: two plain loops side by side (15 s each, after start-up) run "
-        f"{ratio(plain2, plain1)} "
-        "as many runs as one; the pool of 2, start-up included, reaches "
-        f"{ratio(pool2, plain2)} of that, and the serial sweep {ratio('cohesion sweep, serial', plain1)} "
-        "of one plain loop.",
         "- sweep (pool of 2) vs mesa.batch_run with 2 processes: "
         f"**{ratio(pool2, 'mesa.batch_run, 2 processes, model' + chr(39) + 's collection')}** against the "
-        "model's default collection (every quarter, per-state rows), "
-        f"**{ratio(pool2, 'mesa.batch_run, 2 processes, end-of-run collection')}** against the same "
+        "model's default collection (every quarter, per-state rows: what a Mesa user gets), "
+        f"{ratio(pool2, 'mesa.batch_run, 2 processes, end-of-run collection')} against the same "
         "end-of-run collection the sweep uses. Target >= 2x.",
+        f"- 1 to 2 workers, in this table: {ratio(pool2, 'cohesion sweep, serial')} from the serial sweep, "
+        f"{ratio(pool2, 'cohesion sweep, local pool, 1 worker')} from a pool of 1 worker (see the next "
+        "section, measured back to back).",
+        "- what the machine allows: two plain loops side by side (15 s each, after start-up) run "
+        f"{ratio(plain2, plain1)} as many runs as one; the pool of 2, start-up included, reaches "
+        f"{ratio(pool2, plain2)} of that, and the serial sweep {ratio('cohesion sweep, serial', plain1)} "
+        "of one plain loop.",
         f"- Dask LocalCluster (2 workers) vs local pool (2 workers): "
-        f"{ratio('cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)', pool2)}",
-        "",
-        f"## Speed-up from 1 to 2 workers: {len(PRESSURES) * len(ENGAGEMENTS) * scaling_reps} runs "
-        f"per measurement, {len(scale['serial'])} rounds, the three measured back to back in an order "
-        "that rotates by round; wall time including start-up",
-        "",
-        "| round | serial (runs/s) | pool of 1 (runs/s) | pool of 2 (runs/s) | 2 vs serial | 2 vs 1 |",
-        "|---:|---:|---:|---:|---:|---:|",
+        f"{ratio('cohesion sweep, Dask LocalCluster, 2 workers (cluster already up)', pool2)}.",
     ]
-    over_serial = [b / a for a, b in zip(scale["serial"], scale["pool of 2"], strict=True)]
-    over_pool = [b / a for a, b in zip(scale["pool of 1"], scale["pool of 2"], strict=True)]
-    triples = zip(scale["serial"], scale["pool of 1"], scale["pool of 2"], strict=True)
-    for k, (a, one, two) in enumerate(triples):
-        lines.append(
-            f"| {k + 1} | {a:.1f} | {one:.1f} | {two:.1f} | {over_serial[k]:.2f}x | {over_pool[k]:.2f}x |"
-        )
-    lines += [
+
+
+def scaling_section(scale: dict[str, dict[str, list[float]]], reps: int) -> list[str]:
+    wall, steady = scale["wall"], scale["steady"]
+    lines = [
         "",
-        f"- median speed-up: **{statistics.median(over_serial):.2f}x** over the serial sweep (one "
-        f"process, no start-up), **{statistics.median(over_pool):.2f}x** over a pool of one worker "
-        "(which pays the same ~2 s spawn as the pool of two). Target >= 1.7x.",
+        f"## Speed-up from 1 to 2 workers: {len(PRESSURES) * len(ENGAGEMENTS) * reps} runs per "
+        f"measurement, {len(wall['serial'])} rounds, the three measured back to back in an order that "
+        "rotates by round",
+        "",
+        "Overall: wall time of the whole sweep, the pools' ~2 s worker start-up included. Steady: from "
+        "the first progress line (a tenth of the runs done) to the last, i.e. after start-up.",
+        "",
+        "| round | serial | pool of 1 | pool of 2 | 2 vs serial | 2 vs 1 | serial, steady | "
+        "pool of 1, steady | pool of 2, steady | 2 vs serial, steady | 2 vs 1, steady |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    ratios = {
+        "wall serial": _ratios(wall["pool of 2"], wall["serial"]),
+        "wall pool": _ratios(wall["pool of 2"], wall["pool of 1"]),
+        "steady serial": _ratios(steady["pool of 2"], steady["serial"]),
+        "steady pool": _ratios(steady["pool of 2"], steady["pool of 1"]),
+    }
+    for k in range(len(wall["serial"])):
+        cells = [
+            *(f"{wall[m][k]:.1f}" for m in SCALING),
+            f"{ratios['wall serial'][k]:.2f}x",
+            f"{ratios['wall pool'][k]:.2f}x",
+            *(f"{steady[m][k]:.1f}" for m in SCALING),
+            f"{ratios['steady serial'][k]:.2f}x",
+            f"{ratios['steady pool'][k]:.2f}x",
+        ]
+        lines.append(f"| {k + 1} | " + " | ".join(cells) + " |")
+    median = {key: statistics.median(values) for key, values in ratios.items()}
+    return [
+        *lines,
+        "",
+        f"- median speed-up, steady: **{median['steady serial']:.2f}x** over the serial sweep, "
+        f"**{median['steady pool']:.2f}x** over a pool of 1 worker. Overall, start-up included: "
+        f"{median['wall serial']:.2f}x and {median['wall pool']:.2f}x. Target >= 1.7x. (Runs/s.)",
+    ]
+
+
+def memory_section(memory_rows: list[dict]) -> list[str]:
+    lines = [
         "",
         "## Peak memory (sweep process + workers, local pool of 2, sampled every 0.1 s)",
         "",
@@ -491,19 +576,21 @@ def report(rates, n, scale, scaling_reps, memory_rows, sobol, started_load, args
             "",
             f"- PSS grows by {growth:.2f} MB per 1,000 runs from {first['runs']} to {last['runs']} runs.",
         ]
-    lines += ["", "## sobol_drivers (N = 1024, 10 factors, second order), local pool of 2", ""]
-    if sobol:
-        lines += [
-            "| runs | wall time (s) | runs/s | peak RSS sum (MB) | peak PSS sum (MB) | analyze (s) |",
-            "|---:|---:|---:|---:|---:|---:|",
-            f"| {sobol['runs']} | {sobol['seconds']:.1f} | {sobol['runs'] / sobol['seconds']:.1f} | "
-            f"{sobol['rss_mb']:.0f} | {sobol['pss_mb']:.0f} | {sobol['analyze_seconds']:.1f} |",
-            "",
-            f"Load average before {sobol['load_before']}, after {sobol['load_after']}. Target: < 300 s.",
-        ]
-    else:
-        lines.append("Not run (pass --full; it takes about five minutes).")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def sobol_section(sobol: dict) -> list[str]:
+    return [
+        "",
+        "## sobol_drivers (N = 1024, 10 factors, second order), local pool of 2",
+        "",
+        "| runs | wall time (s) | runs/s | peak RSS sum (MB) | peak PSS sum (MB) | analyze (s) |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {sobol['runs']} | {sobol['seconds']:.1f} | {sobol['runs'] / sobol['seconds']:.1f} | "
+        f"{sobol['rss_mb']:.0f} | {sobol['pss_mb']:.0f} | {sobol['analyze_seconds']:.1f} |",
+        "",
+        f"Load average before {sobol['load_before']}, after {sobol['load_after']}. Target: < 300 s.",
+    ]
 
 
 def main() -> None:
@@ -513,6 +600,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="rounds of the throughput measurements")
     parser.add_argument("--scaling-reps", type=int, default=80, help="replications per point, scaling")
     parser.add_argument("--scaling-rounds", type=int, default=5, help="rounds of the scaling pair")
+    parser.add_argument(
+        "--sections", default="throughput,scaling,memory", help="what to measure (comma-separated)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
     parser.add_argument("--out", type=Path, default=RESULTS, help="markdown file to write")
     parser.add_argument("--bare", type=float, help=argparse.SUPPRESS)  # internal: one plain loop
@@ -523,25 +613,41 @@ def main() -> None:
         bare(args.bare)
         return
     if args.measure:
-        print(measure(args.measure, args.reps, args.work), flush=True)
+        rate = measure(args.measure, args.reps, args.work)
+        print(rate, *(() if STEADY[0] is None else (STEADY[0],)), flush=True)
         return
     started = load()
-    sizes = [250, 1000] if args.quick else [1250, 5000, 20000]
-    reps = 2 if args.quick else args.reps
+    sections = set(args.sections.split(",")) | ({"sobol"} if args.full else set())
+    unknown = sections - {"throughput", "scaling", "memory", "sobol"}
+    if unknown:
+        parser.error(
+            f"--sections: unknown {', '.join(sorted(unknown))}; allowed throughput, scaling, memory, sobol"
+        )
+    lines = []
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         work = Path(tmp)
-        print(f"throughput ({len(PRESSURES) * len(ENGAGEMENTS) * reps} runs per method):", flush=True)
-        rates, n = throughput(reps, 1 if args.quick else args.repeat, work)
-        scaling_reps = 2 if args.quick else args.scaling_reps
-        print(f"scaling ({len(PRESSURES) * len(ENGAGEMENTS) * scaling_reps} runs per method):", flush=True)
-        scale = scaling(scaling_reps, 1 if args.quick else args.scaling_rounds, work)
-        print("memory:", flush=True)
-        memory_rows = memory_scaling(sizes, 8, work)
-        sobol = None
-        if args.full:
+        if "throughput" in sections:
+            reps = 2 if args.quick else args.reps
+            print(f"throughput ({len(PRESSURES) * len(ENGAGEMENTS) * reps} runs per method):", flush=True)
+            rates, n = throughput(reps, 1 if args.quick else args.repeat, work)
+            lines += throughput_section(rates, n)
+        if "scaling" in sections:
+            scaling_reps = 2 if args.quick else args.scaling_reps
+            print(
+                f"scaling ({len(PRESSURES) * len(ENGAGEMENTS) * scaling_reps} runs per method):", flush=True
+            )
+            lines += scaling_section(
+                scaling(scaling_reps, 1 if args.quick else args.scaling_rounds, work), scaling_reps
+            )
+        if "memory" in sections:
+            print("memory:", flush=True)
+            lines += memory_section(
+                memory_scaling([250, 1000] if args.quick else [1250, 5000, 20000], 8, work)
+            )
+        if "sobol" in sections:
             print("sobol_drivers:", flush=True)
-            sobol = sobol_full(work)
-    text = report(rates, n, scale, scaling_reps, memory_rows, sobol, started, args)
+            lines += sobol_section(sobol_full(work))
+    text = "\n".join(header(started) + lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
