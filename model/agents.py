@@ -171,14 +171,16 @@ class Terms:
 
     __slots__ = (
         "affinity",
+        "arms_supply",
         "arms_weight",
         "autonomy_base",
         "backlash_inducement",
         "backlash_pressure",
         "cis_threat",
         "cost",
+        "credibility",
+        "dominance",
         "exposure_base",
-        "forces",
         "in_conflict",
         "inducement_level",
         "log_supply",
@@ -200,10 +202,13 @@ class Terms:
         institutions = m.config.institutions
         dyn = m.config.dynamics
         n = m.n_states
-        m._read_powers()
+        powers = m.powers
+        self.credibility = np.array([p.security_credibility for p in powers])
+        self.dominance = np.array([p.dominance for p in powers])
+        self.arms_supply = np.array([p.arms_supply for p in powers])
         sovereignty = t["sovereignty"]
         self.in_conflict = bool(m.conflict.any())
-        self.forces = forces = np.minimum(t["russian_forces"] / FORCES_UNIT, 1.0)
+        forces = np.minimum(t["russian_forces"] / FORCES_UNIT, 1.0)
         # x_ik - trade_ik: remittances and energy dependence count as exposure to Russia.
         self.exposure_base = np.zeros((n, 4))
         self.exposure_base[:, R] = w.remittances * t["remittances"] + w.energy * t["energy_dependence"]
@@ -211,16 +216,16 @@ class Terms:
         ties = t["defence_pacts"].copy()
         ties[:, R] += 0.5 * m.csto_level + w.forces * forces
         need = t["external_threat"] + _sum(m.conflict, axis=1)
-        self.need_guarantee = need[:, None] * m.credibility * np.minimum(ties, 1.0)
-        self.arms_weight = w.arms * m.arms_supply
+        self.need_guarantee = need[:, None] * self.credibility * np.minimum(ties, 1.0)
+        self.arms_weight = w.arms * self.arms_supply
         # A_ik = sigma_i dom_k (1 + held_ik) + [k = R] sigma_i w_f f_i = base + sigma dom held.
         self.sovereignty = sovereignty[:, None]
-        self.sovereign_dominance = self.sovereignty * m.dominance
+        self.sovereign_dominance = self.sovereignty * self.dominance
         self.autonomy_base = self.sovereign_dominance.copy()
         self.autonomy_base[:, R] += sovereignty * w.forces * forces
         self.affinity = t["affinity"] * w.identity  # weighted; its Russia column is 0
         self.tau = (dyn.temperature + dyn.hedging_temperature * t["hedging"])[:, None]
-        self.log_supply = np.log(np.maximum(m.arms_supply, 0.05))
+        self.log_supply = np.log(np.maximum(self.arms_supply, 0.05))
         self.backlash_inducement = dyn.opinion_backlash * (1 - sovereignty)
         self.backlash_pressure = dyn.opinion_backlash * sovereignty
         self.cost = np.array([institutions[inst].cost for inst in INSTITUTIONS]) * self.sovereignty
@@ -229,7 +234,6 @@ class Terms:
         self.russia_press = 0.1 + m.depth
         self.west_court = 0.2 + 0.5 * t["hedging"]
         self.turkey_court = 0.2 + t["affinity"][:, T]
-        powers = m.powers
         self.pressure_level = np.array([[p.pressure * p.capacity * n] for p in powers])
         self.inducement_level = np.array([[w.inducement * p.engagement * p.capacity * n] for p in powers])
 
@@ -287,7 +291,7 @@ def utility_parts(model: AllianceModel) -> dict[str, np.ndarray]:
     m = model
     t = m.table
     w = m.config.weights
-    m.terms  # noqa: B018 (brings the powers' credibility, dominance and supply up to date)
+    k = m.terms  # only the powers' parameters as arrays; everything else is written out here
     forces = np.minimum(t["russian_forces"] / FORCES_UNIT, 1.0)
 
     exposure = t["trade"][:, :4].copy()
@@ -296,15 +300,15 @@ def utility_parts(model: AllianceModel) -> dict[str, np.ndarray]:
 
     ties = t["defence_pacts"].copy()
     ties[:, R] += 0.5 * m.csto_level + w.forces * forces
-    guarantee = m.credibility * np.minimum(ties, 1.0)
+    guarantee = k.credibility * np.minimum(ties, 1.0)
     guarantee[:, R] *= t["trust_russia"]
     need = t["external_threat"] + m.conflict.sum(axis=1)
-    security = need[:, None] * guarantee + w.arms * t["arms"][:, :4] * m.arms_supply
+    security = need[:, None] * guarantee + w.arms * t["arms"][:, :4] * k.arms_supply
     security -= m.conflict @ m.alignment
     security[:, R] -= t["threat_from_russia"]
 
     sovereignty = t["sovereignty"][:, None]
-    autonomy = sovereignty * m.dominance * (1.0 + held)
+    autonomy = sovereignty * k.dominance * (1.0 + held)
     autonomy[:, R] += t["sovereignty"] * w.forces * forces
 
     identity = t["affinity"].copy()

@@ -159,6 +159,7 @@ class AllianceModel(Model):
         self.commitment = np.zeros((n, len(INSTITUTIONS)))
         self.has_ties = bool(self.ties.any())
         self.streaking = np.zeros(n, dtype=bool)  # a threshold streak is running (see MemberState)
+        self._status_changed = False  # a status changed this quarter (see record_change)
         self._update_depth()
 
         self._schedule = self._schedule_shocks()
@@ -198,12 +199,6 @@ class AllianceModel(Model):
     def _layout(self) -> dict[int, tuple[float, float]]:
         """Node positions: capital longitude and latitude."""
         return {i: (STATES[c][2], STATES[c][3]) for i, c in enumerate(self.codes)}
-
-    def _read_powers(self) -> None:
-        """The powers' credibility, dominance and arms supply as arrays (by ``Terms``)."""
-        self.credibility = np.array([p.security_credibility for p in self.powers])
-        self.dominance = np.array([p.dominance for p in self.powers])
-        self.arms_supply = np.array([p.arms_supply for p in self.powers])
 
     @property
     def terms(self) -> Terms:
@@ -382,13 +377,12 @@ class AllianceModel(Model):
 
     def record_change(self, state: MemberState, institution: str, old: str, new: str) -> None:
         """Count and log a status change or a summit boycott."""
+        # A boycott changes no status: depth, the screen's bounds and the terms stay.
+        self._status_changed = self._status_changed or new != "boycott"
         if new == "boycott":
             self.boycotts += 1
-        else:
-            self._status_changed = True  # depth, the screen's bounds and the terms follow
-            if institution not in INSTITUTIONS:
-                pass  # air defence: counted by air_defence_members
-            elif STATUS_TIER[new] > STATUS_TIER[old]:
+        elif institution in INSTITUTIONS:  # air defence is counted by air_defence_members
+            if STATUS_TIER[new] > STATUS_TIER[old]:
                 self.entries += 1
             elif new == "withdrawn":
                 self.exits += 1

@@ -328,14 +328,24 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_tables(slow_reference, tmp_
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers outlived the driver"
+    assert_resumes_to(uninterrupted, path, out, status="running")
+    assert not list(out.rglob(".*tmp*"))
+
+
+def assert_resumes_to(uninterrupted: Path, path: Path, out: Path, *, status: str) -> int:
+    """A sweep stopped part-way: its manifest says ``status``; --resume yields the full tables.
+
+    Returns:
+        How many runs were stored when the sweep stopped.
+    """
     stored = len(Store(out).done_ids())
     assert 0 < stored < SLOW_RUNS
-    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    assert json.loads((out / "manifest.json").read_text())["status"] == status
     done = cohesion("sweep", str(path), "--out", str(out), "--resume", "--workers", "2", "-q")
     assert done.returncode == 0, done.stderr
     assert f"{stored} were already stored" in done.stdout
     assert_same_tables(uninterrupted, out)
-    assert not list(out.rglob(".*tmp*"))
+    return stored
 
 
 def spawned_workers(pid: int) -> list[int]:
@@ -363,12 +373,7 @@ def test_a_killed_local_worker_stops_the_sweep_in_one_line_and_resume_finishes(s
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert err.count("\n") == 1 and "a worker process died" in err and "--resume" in err, err
-    stored = len(Store(out).done_ids())
-    assert 0 < stored < SLOW_RUNS
-    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
-    done = cohesion("sweep", str(path), "--out", str(out), "--resume", "--workers", "2", "-q")
-    assert done.returncode == 0, done.stderr
-    assert_same_tables(uninterrupted, out)
+    assert_resumes_to(uninterrupted, path, out, status="interrupted")
 
 
 def test_ctrl_c_stops_cleanly_with_exit_130_and_resume_finishes(slow_reference, tmp_path):
