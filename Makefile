@@ -30,6 +30,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_latency.py
 
 schema: setup
 	$(BIN)/cohesion schema --out docs/scenario.schema.json

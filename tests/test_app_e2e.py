@@ -45,19 +45,38 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TIMEOUT_MS = 30_000
 
 
-def _require(condition: bool, reason: str) -> None:
-    if condition:
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the viz extra is not installed
+    expect = sync_playwright = None
+
+
+def missing_browser() -> str | None:
+    """Why the browser test cannot run here, or None when it can."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} not found (apt-get install chromium, or set COHESION_CHROMIUM)"
+    if sync_playwright is None:
+        return "playwright is not installed (pip install -e '.[viz]')"
+    return None
+
+
+def require_browser(reason: str | None, *, in_ci: bool) -> None:
+    """Skip with ``reason`` outside CI; under CI a missing browser is a failure.
+
+    Called from a fixture, never at import: a module-level skip or failure would stop the
+    whole collection, and every other test with it.
+    """
+    if reason is None:
         return
-    if IN_CI:
-        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs it)")
+    if in_ci:
+        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs it)", pytrace=False)
     pytest.skip(reason)
 
 
-_require(CHROMIUM.exists(), f"{CHROMIUM} not found (apt-get install chromium)")
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:
-    _require(False, "playwright is not installed (pip install -e '.[viz]')")
+@pytest.fixture(scope="module", autouse=True)
+def browser() -> None:
+    """The browser test needs Debian's Chromium and Playwright (see the README)."""
+    require_browser(missing_browser(), in_ci=IN_CI)
 
 
 def _free_port() -> int:
@@ -75,7 +94,7 @@ def _is_loopback(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(browser, tmp_path_factory):
     """``cohesion viz baseline`` on a free port; yields (url, log path)."""
     port = _free_port()
     log = tmp_path_factory.mktemp("viz") / "server.log"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -361,15 +360,13 @@ def test_chunked_enumeration_matches_single_chunk(monkeypatch):
     assert {c.blocs for c in whole} == expected
 
 
-def test_n20_exact_is_fast_and_correct():
+def test_n20_exact_is_correct():
+    """Speed is measured in benchmarks/bench_latency.py, not asserted here."""
     rng = np.random.default_rng(2024)
     n = 20
     s = rng.uniform(0.1, 1.0, n)
     p = symmetric(n, rng)
-    start = time.perf_counter()
     result = minima(s, p)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10.0  # typically well under a second
     tol = 1e-8 * scale_of(s, p)
     assert result
     for c in result[:5]:
