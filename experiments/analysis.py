@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.store import Store, atomic_write
+from experiments.store import DamagedStoreError, OutputFiles, Store, as_path, atomic_write, manifest_problem
 from model.errors import ScenarioError
 from model.output import POLE_COLOURS
 
@@ -50,15 +50,21 @@ RESAMPLES = 200
 DPI = 110
 
 
-def _save(fig: plt.Figure, path: Path, written: list[Path]) -> None:
+#: The marker listing the files an analysis wrote into its folder.
+MARKER = ".cohesion-analysis"
+
+
+def _save(fig: plt.Figure, path: Path, written: OutputFiles) -> None:
+    written.claim(path)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     plt.close(fig)
-    written.append(path)
+    written.add(path)
 
 
-def _csv(frame: pd.DataFrame, path: Path, written: list[Path], *, index: bool = False) -> None:
+def _csv(frame: pd.DataFrame, path: Path, written: OutputFiles, *, index: bool = False) -> None:
+    written.claim(path)
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=index, float_format="%.6g"))
-    written.append(path)
+    written.add(path)
 
 
 def _short(path: str) -> str:
@@ -85,6 +91,12 @@ class _Sweep:
     def __init__(self, root: Path) -> None:
         self.store = Store(Path(root))
         manifest = self.store.manifest()
+        problem = manifest_problem(manifest)
+        if problem:
+            raise DamagedStoreError(
+                f"{self.store.manifest_path}: {problem}; resume the sweep with its design to rebuild it"
+            )
+        self.store.check(n_runs=int(manifest["design"]["n_runs"]), digest=manifest["design_hash"])
         self.manifest = manifest
         self.design: dict[str, Any] = manifest["design"]
         self.factors = list(self.design["factors"])
@@ -110,9 +122,14 @@ class _Sweep:
 
 
 def analyze(
-    root: Path, *, out: Path | None = None, measures: list[str] | None = None
+    root: Path | str, *, out: Path | str | None = None, measures: list[str] | None = None
 ) -> tuple[list[Path], str]:
     """Write the figures, tables and report of a sweep store.
+
+    The store is verified first (its manifest, and every part against its ledger);
+    a damaged store is refused, and resuming its sweep repairs it. ``out`` must be
+    empty or hold an earlier analysis (listed in its ``.cohesion-analysis``), whose
+    files are replaced; no other file is overwritten or deleted.
 
     Args:
         root: the store folder.
@@ -124,21 +141,24 @@ def analyze(
         The files written and the text report.
 
     Raises:
-        ScenarioError: not a store, no completed runs, or an unknown measure.
+        ScenarioError: a bad argument, not a store, a damaged store, no completed runs,
+            an unknown measure, or ``out`` holds files an analysis did not write.
     """
-    sweep = _Sweep(Path(root))
-    out = Path(out) if out else Path(root) / "analysis"
-    _fresh(out)
+    root = as_path(root, "root")
+    out = root / "analysis" if out is None else as_path(out, "out")
+    if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
+        raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
+    sweep = _Sweep(root)
     if measures:
         for name in measures:
             if name not in sweep.measures:
                 raise ScenarioError(
-                    f"--measures: {name!r} is not stored in {root}; stored: {', '.join(sweep.measures)}"
+                    f"measures: {name!r} is not stored in {root}; stored: {', '.join(sweep.measures)}"
                 )
     else:
         measures = [m for m in FIGURE_MEASURES if m in sweep.measures] or sweep.measures[:1]
-    written: list[Path] = []
-    lines = _header(sweep, Path(root))
+    written = OutputFiles(out, MARKER, kind="cohesion analyze", legacy=_legacy(root, out))
+    lines = _header(sweep, root)
 
     values = sweep.runs[sweep.measures]
     summary = pd.DataFrame(
@@ -183,26 +203,34 @@ def analyze(
 
     lines.append(f"Files in {out}/: " + ", ".join(p.name for p in written) + ", report.txt")
     report = "\n".join(lines)
-    path = out / "report.txt"
+    path = written.claim(out / "report.txt")
     atomic_write(path, lambda tmp: tmp.write_text(report + "\n"))
-    written.append(path)
-    return written, report
+    written.add(path)
+    written.finish()
+    return list(written), report
 
 
-def _fresh(out: Path) -> None:
-    """Make ``out`` ready: remove a previous analysis there, refuse a folder of other files.
+def _legacy(root: Path, out: Path) -> list[Path] | None:
+    """The files of an analysis written before ``.cohesion-analysis`` markers, in ``root/analysis``.
 
-    Raises:
-        ScenarioError: ``out`` holds files and no previous ``report.txt``.
+    Only the store's own default folder is recognised, by its ``report.txt``; elsewhere
+    a folder without the marker is refused.
     """
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / "report.txt").is_file():
-            raise ScenarioError(
-                f"{out}: folder is not empty and holds no previous analysis; give a new --out"
-            )
-        for old in (*out.glob("*.png"), *out.glob("*.csv"), out / "report.txt"):
-            old.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    report = out / "report.txt"
+    if out != root / "analysis" or not report.is_file() or (out / MARKER).exists():
+        return None
+    if not report.read_text(errors="replace").startswith("Sweep "):
+        return None
+    return [*out.glob("*.png"), *out.glob("*.csv"), report]
+
+
+def _status(sweep: _Sweep) -> str:
+    """The manifest's status; "running" only while a sweep holds the store's lock."""
+    status = str(sweep.manifest.get("status"))
+    if status != "running":
+        return status
+    writer = sweep.store.writer()
+    return f"running ({writer})" if writer else "interrupted (no sweep is writing it; resume it to finish)"
 
 
 def _header(sweep: _Sweep, root: Path) -> list[str]:
@@ -222,7 +250,7 @@ def _header(sweep: _Sweep, root: Path) -> list[str]:
         f"({how}); base scenario {d['scenario']['name']}, {d['quarters']} quarters, master seed {d['seed']}",
         f"Factors: {', '.join(sweep.factors)}",
         f"Store {root}/: {done} runs completed, {len(sweep.failures)} failed, "
-        f"{sweep.n_runs - done - len(sweep.failures)} not run; status {m.get('status')}; "
+        f"{sweep.n_runs - done - len(sweep.failures)} not run; status {_status(sweep)}; "
         f"design hash {m['design_hash'][:12]}, git {m.get('git_commit')}",
     ]
     if len(sweep.failures):
@@ -234,7 +262,7 @@ def _header(sweep: _Sweep, root: Path) -> list[str]:
 # --------------------------------------------------------------------------- grid
 
 
-def _grid(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) -> list[str]:
+def _grid(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
     lines = []
     factors = sweep.factors
     if len(factors) == 1:
@@ -341,7 +369,7 @@ def _analysis_seed(sweep: _Sweep) -> int:
     return int(np.random.SeedSequence(sweep.design["seed"]).generate_state(2, dtype=np.uint32)[1])
 
 
-def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) -> list[str]:
+def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
     from SALib.analyze import sobol
 
     missing = _complete(sweep, "Sobol indices")
@@ -420,7 +448,7 @@ def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) -
     return lines
 
 
-def _morris(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) -> list[str]:
+def _morris(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
     from SALib.analyze import morris
 
     missing = _complete(sweep, "Morris indices")
@@ -490,7 +518,7 @@ def _morris(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) 
     return lines
 
 
-def _latin(sweep: _Sweep, measures: list[str], out: Path, written: list[Path]) -> list[str]:
+def _latin(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
     points = sweep.points()
     means = sweep.point_means(sweep.measures).join(points, how="inner")
     corr = means[sweep.factors + sweep.measures].corr(method="spearman").loc[sweep.measures, sweep.factors]
@@ -552,7 +580,7 @@ def _fan_groups(sweep: _Sweep) -> tuple[dict[int, str], str]:
     return labels, how
 
 
-def _fans(sweep: _Sweep, out: Path, written: list[Path]) -> list[str]:
+def _fans(sweep: _Sweep, out: Path, written: OutputFiles) -> list[str]:
     series_measures = list(sweep.design["outputs"]["series"]["measures"])
     labels, how = _fan_groups(sweep)
     ids = sweep.runs.set_index("run_id")["point_id"]

@@ -7,21 +7,28 @@ raised as :class:`~model.errors.ScenarioError` and printed by ``model.cli`` as
 one line with exit status 2.
 
 Exit statuses of ``cohesion sweep``: 0 every run completed; 1 some runs failed
-(recorded in ``failures.parquet``) or a worker process died; 2 a user error;
-130 interrupted (the store is consistent; ``--resume`` finishes it).
+(recorded in ``failures.parquet``), a worker process died or the store could not
+be written (a full disk); 2 a user error; 130 interrupted (the store is
+consistent; ``--resume`` finishes it). The library's refusals name its arguments;
+:func:`_in_flags` rephrases their remedies in this command's flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.cli import non_negative_int, positive_int
 from model.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from experiments.store import RefusalError
 
 EXIT_OK, EXIT_FAILURES, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -55,7 +62,14 @@ def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
     parser.add_argument(
         "--chunk-size", type=positive_int, help="runs per task (default: about 8 tasks per worker, <= 100)"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--max-runs",
+        type=positive_int,
+        metavar="N",
+        help="run a design of up to N runs (default: a million; larger designs are refused)",
+    )
+    parser.add_argument("--yes", action="store_true", help="run a design of any size that fits in memory")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no plan line, no progress bar")
     return _sweep
 
 
@@ -63,9 +77,24 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+#: Remedies of the library's refusals, in this command's flags.
+_REMEDIES = {
+    "StoreExistsError": "add --resume to finish it, or give a new --out",
+    "OtherDesignError": "use a new --out for this design",
+    "TooManyRunsError": "add --yes to run them (or --max-runs N)",
+}
+
+
+def _in_flags(exc: RefusalError) -> ScenarioError:
+    """The refusal with its remedy phrased in flags."""
+    remedy = _REMEDIES.get(type(exc).__name__)
+    return ScenarioError(f"{exc.problem}; {remedy}") if remedy else exc
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from experiments.design import load_design
-    from experiments.runner import WorkerLostError, sweep
+    from experiments.runner import DEFAULT_MAX_RUNS, StoreWriteError, WorkerLostError, sweep
+    from experiments.store import RefusalError
 
     if args.retry_failed and not args.resume:
         raise ScenarioError("--retry-failed needs --resume")
@@ -82,22 +111,30 @@ def _sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             retry_failed=args.retry_failed,
             chunk_size=args.chunk_size,
+            max_runs=None if args.yes else args.max_runs or DEFAULT_MAX_RUNS,
             progress=not args.quiet,
         )
+    except RefusalError as exc:
+        raise _in_flags(exc) from None
     except KeyboardInterrupt:
         print(
             f"cohesion: interrupted; every part written under {out}/ is complete; finish with: {resume_hint}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    except WorkerLostError as exc:
+    except (WorkerLostError, StoreWriteError) as exc:
+        then = "free some space, then" if getattr(exc, "errno", None) == errno.ENOSPC else "then"
         print(
-            f"cohesion: {exc}; every part written under {out}/ is complete; finish with: {resume_hint}",
+            f"cohesion: {exc}; every part written under {out}/ is complete; {then} finish with: "
+            f"{resume_hint}",
             file=sys.stderr,
         )
         return EXIT_FAILURES
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if args.quiet:
+        for line in report.repairs:
+            print(f"{design.name}: {line}", file=sys.stderr)
     if report.ran == 0:
         print(f"{design.name}: nothing to run; all {report.n_runs} runs are stored in {out}/")
     else:

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.design import MEASURES
-from experiments.runner import Chunk, ChunkResult, RunContext, execute, make_backend
+from experiments.runner import Chunk, ChunkResult, RunContext, execute, make_backend, whole_number
+from experiments.store import OutputFiles, as_path
 from model.errors import ScenarioError
 from model.scenario import Scenario, load_scenario
 
@@ -42,6 +43,8 @@ HEADLINE = (
     "mean_alignment_turkey",
 )
 CONFIDENCE = 0.95
+#: The marker listing the files a comparison wrote into its folder.
+MARKER = ".cohesion-compare"
 
 
 @dataclass(frozen=True)
@@ -145,22 +148,24 @@ def compare(
     Raises:
         ScenarioError: a bad scenario, measure or option, or a run that raised.
     """
-    a = scenario_a if isinstance(scenario_a, Scenario) else load_scenario(scenario_a)
-    b = scenario_b if isinstance(scenario_b, Scenario) else load_scenario(scenario_b)
-    if reps < 2:
-        raise ScenarioError(f"--reps: {reps}; a confidence interval needs 2 or more")
-    if not 0 <= seed < 2**63:
-        raise ScenarioError(f"--seed: {seed}; allowed 0 to 2**63 - 1")
-    steps = steps or a.horizon
+    a, b = _scenario(scenario_a, "scenario_a"), _scenario(scenario_b, "scenario_b")
+    reps = whole_number(reps, "reps", low=2, none=False)
+    seed = whole_number(seed, "seed", low=0, none=False)
+    if seed >= 2**63:
+        raise ScenarioError(f"seed: {seed} is out of range; allowed 0 to 2**63 - 1")
+    steps = whole_number(steps, "steps") or a.horizon
     if not 1 <= steps <= 400:
-        raise ScenarioError(f"--steps: {steps} is out of range; allowed 1 to 400 quarters")
+        raise ScenarioError(f"steps: {steps} is out of range; allowed 1 to 400 quarters")
+    workers = whole_number(workers, "workers")
+    if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
+        raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
     if measures in (None, []):
         measures = list(HEADLINE)
     elif measures == ["all"]:
         measures = list(MEASURES)
     for name in measures:
         if name not in MEASURES:
-            raise ScenarioError(f"--measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")
+            raise ScenarioError(f"measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")
 
     ids = np.arange(reps, dtype=np.int64)
     chunk_size = max(1, math.ceil(reps / 8))
@@ -204,6 +209,16 @@ def compare(
     )
 
 
+def _scenario(value: object, name: str) -> Scenario:
+    if isinstance(value, Scenario):
+        return value
+    if isinstance(value, str | Path):
+        return load_scenario(value)
+    raise ScenarioError(
+        f"{name}: {value!r} is not a scenario; allowed a scenario name, a YAML path or a Scenario"
+    )
+
+
 def format_table(result: Comparison) -> str:
     """The comparison as a text table."""
     lines = [
@@ -226,11 +241,17 @@ def format_table(result: Comparison) -> str:
     return "\n".join(lines)
 
 
-def write_comparison(result: Comparison, out: Path) -> list[Path]:
+def write_comparison(result: Comparison, out: Path | str) -> list[Path]:
     """Write ``compare.csv``, ``runs.csv`` and ``compare.png`` into ``out``.
+
+    ``out`` must be empty or hold an earlier comparison (listed in its
+    ``.cohesion-compare``), whose files are replaced; no other file is touched.
 
     Returns:
         The paths written.
+
+    Raises:
+        ScenarioError: ``out`` holds files a comparison did not write.
     """
     import matplotlib
 
@@ -239,13 +260,14 @@ def write_comparison(result: Comparison, out: Path) -> list[Path]:
 
     from experiments.store import atomic_write
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+    if not isinstance(result, Comparison):
+        raise ScenarioError(f"result: {type(result).__name__} is not a Comparison (what compare returns)")
+    out = as_path(out, "out")
+    written = OutputFiles(out, MARKER, kind="cohesion compare")
     for name, frame in (("compare.csv", result.summary), ("runs.csv", result.runs)):
-        path = out / name
+        path = written.claim(out / name)
         atomic_write(path, lambda tmp, f=frame: f.to_csv(tmp, index=False))
-        written.append(path)
+        written.add(path)
     measures = list(result.summary["measure"])
     cols = min(5, len(measures))
     rows = math.ceil(len(measures) / cols)
@@ -278,8 +300,9 @@ def write_comparison(result: Comparison, out: Path) -> list[Path]:
         f"{result.reps} replications, common random numbers",
         fontsize=9,
     )
-    path = out / "compare.png"
+    path = written.claim(out / "compare.png")
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
-    written.append(path)
-    return written
+    written.add(path)
+    written.finish()
+    return list(written)

@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -569,6 +570,8 @@ def validate_design(data: dict[str, Any], *, source: str | Path) -> ResolvedDesi
         ScenarioError: the first problem, in one line naming the file and the key path.
     """
     source = Path(source)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: a design is a mapping of keys, not {type(data).__name__}")
     try:
         design = Design.model_validate(data)
     except ValidationError as exc:
@@ -620,6 +623,8 @@ def load_design(name_or_path: str | Path, **overrides: Any) -> ResolvedDesign:
     Raises:
         ScenarioError: a one-line message naming the file, the key path and what is allowed.
     """
+    if not isinstance(name_or_path, str | os.PathLike) or not str(name_or_path).strip():
+        raise ScenarioError(f"design: {name_or_path!r} is not a design; allowed a design name or a YAML path")
     path = resolve_design_path(name_or_path).resolve()
     data = read_yaml(path)
     data.update(overrides)

@@ -23,6 +23,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 import numpy as np
 import pandas as pd
 
+from experiments.store import RefusalError, as_path
 from model.errors import ScenarioError
 from model.model import AllianceModel
 from model.scenario import Scenario
@@ -49,6 +51,24 @@ if TYPE_CHECKING:
 MAX_CHUNK = 100
 #: Chunks in flight per worker slot: enough to keep workers busy, few enough to bound memory.
 IN_FLIGHT_PER_SLOT = 2
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT = 5.0
+#: Runs a sweep starts without being told it may run more (``max_runs``): at the rate below,
+#: a million 40-quarter runs take about two and a half hours on two workers.
+DEFAULT_MAX_RUNS = 1_000_000
+#: Runs per second of one worker at 40 quarters with end-of-run outputs: the low end of
+#: benchmarks/results/sweep.md (a pool of 2 workers ran 115-162 runs/s, the serial sweep 66-76).
+RUNS_PER_SECOND_PER_WORKER = 58.0
+#: Share of a 40-quarter run spent building the model and its starting equilibrium
+#: (benchmarks/results/run.md: 3.3 of 14.5 ms); the rest grows with the quarters.
+SETUP_SHARE = 0.23
+#: Slow-down of runs that keep per-step series (the model table is collected every quarter).
+SERIES_FACTOR = 1.5
+#: Bytes held per run (run ids to do and done, chunk arrays) and per sample value (the sample
+#: and the sampler's temporaries): what a sweep needs before its first run.
+BYTES_PER_RUN, BYTES_PER_VALUE = 32, 32
+#: Share of this machine's memory a sweep's index and sample may take (a hard limit).
+MEMORY_SHARE = 0.5
 
 
 class WorkerLostError(RuntimeError):
@@ -451,19 +471,21 @@ class DaskBackend:
     rerun by Dask elsewhere; a chunk that keeps killing workers is recorded as failed.
     """
 
-    def __init__(self, address: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+        address = check_scheduler(address)
         try:
             from distributed import Client
         except ImportError as exc:
             raise ScenarioError(
-                f"--scheduler needs dask.distributed ({exc.name} is not installed); "
+                f"scheduler: running on Dask needs dask.distributed ({exc.name} is not installed); "
                 "pip install -e '.[experiments]'"
             ) from None
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ScenarioError(
-                f"--scheduler {address}: cannot reach a Dask scheduler there ({_error_text(exc)})"
+                f"scheduler {address}: cannot reach a Dask scheduler there within {timeout:g} s "
+                f"({_error_text(exc)})"
             ) from None
         threads = sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values())
         self.slots = max(1, threads)
@@ -511,11 +533,12 @@ def make_backend(*, workers: int | None = None, scheduler: str | None = None) ->
     Raises:
         ScenarioError: both options given, or the scheduler cannot be reached.
     """
+    workers = whole_number(workers, "workers")
     if scheduler is not None:
         if workers is not None:
             raise ScenarioError(
-                "--workers sets the local pool; with --scheduler the cluster's workers run "
-                "the sweep (give one or the other)"
+                "workers and scheduler: workers sets the local pool; with a scheduler the cluster's "
+                "workers run the sweep (give one or the other)"
             )
         return DaskBackend(scheduler)
     workers = workers or multiprocessing.cpu_count()
@@ -616,7 +639,9 @@ class SweepReport:
         failures: failed runs in the whole store.
         elapsed: seconds spent in this session.
         backend: which executor ran it.
-        chunk_size: runs per chunk.
+        workers = whole_number(workers, "workers")
+    chunk_size: runs per chunk.
+        repairs: what was repaired in the store when it was opened (one line each).
     """
 
     out: Path
@@ -627,6 +652,7 @@ class SweepReport:
     elapsed: float = 0.0
     backend: str = ""
     chunk_size: int = 0
+    repairs: list[str] = field(default_factory=list)
     interrupted: bool = field(default=False, repr=False)
 
     @property
@@ -635,9 +661,133 @@ class SweepReport:
         return self.ran / self.elapsed if self.elapsed > 0 else 0.0
 
 
+class TooManyRunsError(RefusalError):
+    """The design has more runs than the sweep was allowed to start."""
+
+
+class StoreWriteError(OSError):
+    """The store could not be written (disk full, permissions); every part written is complete."""
+
+    def __str__(self) -> str:
+        return f"cannot write the store {self.filename}: {self.strerror}"
+
+
+def estimate_seconds(design: ResolvedDesign, runs: int, slots: int) -> float:
+    """Wall time of ``runs`` runs of a design on ``slots`` workers, at the benchmark rate."""
+    per_run = (SETUP_SHARE + (1 - SETUP_SHARE) * design.quarters / 40) / RUNS_PER_SECOND_PER_WORKER
+    if design.every is not None:
+        per_run *= SERIES_FACTOR
+    return runs * per_run / max(1, slots)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    if seconds < 2 * 365 * 86400:
+        return f"{seconds / 86400:,.0f} days"
+    return f"{seconds / (365.25 * 86400):,.0f} years"
+
+
+def _memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_size(design: ResolvedDesign, *, max_runs: int | None, slots: int) -> None:
+    """Refuse a design too large to start, from its run count (nothing is allocated).
+
+    Args:
+        design: the design.
+        max_runs: most runs allowed (None: no limit but memory's).
+        slots: workers, for the time estimate.
+
+    Raises:
+        ScenarioError: the design's run index and sample would not fit in memory
+            (a hard limit), or it has more than ``max_runs`` runs.
+    """
+    n_runs, n_points = design.n_runs, design.n_points
+    reps = design.replications
+    each = f"{reps} replication{'s' if reps > 1 else ''}"
+    what = f"{design.name}: {n_runs:,} runs ({n_points:,} points x {each})"
+    need = n_runs * BYTES_PER_RUN + n_points * len(design.factors) * BYTES_PER_VALUE
+    memory = _memory()
+    if memory and need > MEMORY_SHARE * memory:
+        raise ScenarioError(
+            f"{what} need about {need / 2**30:,.1f} GiB of memory before the first run, more than "
+            f"{MEMORY_SHARE:.0%} of this machine's {memory / 2**30:,.1f} GiB; make the design smaller"
+        )
+    if max_runs is not None and n_runs > max_runs:
+        seconds = estimate_seconds(design, n_runs, slots)
+        raise TooManyRunsError(
+            f"{what}, about {_duration(seconds)} on {slots} worker{'s' if slots > 1 else ''} at "
+            f"~{RUNS_PER_SECOND_PER_WORKER:.0f} runs/s each, more than the {max_runs:,} runs allowed",
+            f"allow them with max_runs={n_runs}",
+        )
+
+
+_SCHEDULER = re.compile(
+    r"^(?:(tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):(\d{1,5})$"
+)
+
+
+def check_scheduler(address: Any) -> str:
+    """Check a Dask scheduler address's form (``tcp://host:port``, ``tls://``, ``ws://`` ...).
+
+    Raises:
+        ScenarioError: not an address of that form.
+    """
+    allowed = "allowed tcp://host:port (or tls://, ws://, wss://, ucx://)"
+    if not isinstance(address, str):
+        raise ScenarioError(f"scheduler: {address!r} is not an address; {allowed}")
+    match = _SCHEDULER.match(address.strip())
+    if not match or not 1 <= int(match.group(3)) <= 65535:
+        raise ScenarioError(f"scheduler: {address!r} is not a scheduler address; {allowed}")
+    return address.strip()
+
+
+def whole_number(value: Any, name: str, *, low: int = 1, none: bool = True) -> int | None:
+    """Check a whole-number argument named ``name`` (None allowed if ``none``).
+
+    Raises:
+        ScenarioError: not a whole number, or below ``low``.
+    """
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ScenarioError(f"{name}: {value!r} is not a whole number; allowed {low} or more")
+    if value < low:
+        raise ScenarioError(f"{name}: {value} is out of range; allowed {low} or more")
+    return int(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ScenarioError(f"{name}: {value!r} is not true or false")
+    return value
+
+
+def as_design(design: Any) -> ResolvedDesign:
+    """A resolved design, loading a design name or YAML path."""
+    from experiments.design import ResolvedDesign, load_design
+
+    if isinstance(design, ResolvedDesign):
+        return design
+    if isinstance(design, str | os.PathLike):
+        return load_design(design)
+    raise ScenarioError(
+        f"design: {design!r} is not a design; allowed a design name, a YAML path or a loaded design"
+    )
+
+
 def sweep(
-    design: ResolvedDesign,
-    out: Path,
+    design: ResolvedDesign | str | Path,
+    out: Path | str,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -645,40 +795,67 @@ def sweep(
     resume: bool = False,
     retry_failed: bool = False,
     chunk_size: int | None = None,
+    max_runs: int | None = DEFAULT_MAX_RUNS,
     progress: bool = True,
     stream: TextIO | None = None,
 ) -> SweepReport:
     """Run a design's runs not yet stored in ``out``, chunk by chunk.
 
+    The store is locked while the sweep writes it; on resume its parts are verified
+    and what does not belong is moved into ``quarantine/`` (see
+    :meth:`~experiments.store.Store.open`; :attr:`SweepReport.repairs` says what was done).
+
     Args:
-        design: a :class:`~experiments.design.ResolvedDesign`.
+        design: a :class:`~experiments.design.ResolvedDesign`, or a design name or YAML path.
         out: the store folder.
         workers: local processes (default: the number of CPUs; 1 runs serially).
-        scheduler: a Dask scheduler address; the cluster runs the sweep.
+        scheduler: a Dask scheduler address (``tcp://host:port``); the cluster runs the sweep.
         backend: an executor already made (overrides ``workers`` and ``scheduler``).
         resume: finish the sweep stored in ``out`` (refused if made by another design).
         retry_failed: with ``resume``, run the failed runs again.
         chunk_size: runs per chunk (default: about eight chunks per worker, at most 100).
-        progress: draw the progress bar.
-        stream: where the progress bar goes (default standard error).
+        max_runs: most runs the design may have (None: no limit but memory's); the
+            default, :data:`DEFAULT_MAX_RUNS`, guards against a design far larger than meant.
+        progress: print the plan (runs, estimated time) and draw the progress bar.
+        stream: where they go (default standard error).
 
     Returns:
         What was done. On Ctrl-C, :class:`KeyboardInterrupt` propagates after the
         workers are stopped; every part written is complete and ``resume`` finishes.
 
     Raises:
-        ScenarioError: ``out`` holds another sweep, or a bad option.
+        ScenarioError: a bad argument, a design too large, ``out`` holds another sweep
+            or is being written by another process.
         WorkerLostError: a local worker process died; ``resume`` finishes the sweep.
+        StoreWriteError: the store could not be written (e.g. the disk is full); the
+            manifest says "interrupted" if it could still be written; ``resume`` finishes.
     """
     from experiments.store import Store
 
-    if chunk_size is not None and chunk_size < 1:
-        raise ScenarioError(f"--chunk-size: {chunk_size}; allowed 1 or more")
-    points = design.sample()
+    design = as_design(design)
+    out = as_path(out, "out")
+    chunk_size = whole_number(chunk_size, "chunk_size")
+    max_runs = whole_number(max_runs, "max_runs")
+    resume, retry_failed = _flag(resume, "resume"), _flag(retry_failed, "retry_failed")
+    progress = _flag(progress, "progress")
+    if retry_failed and not resume:
+        raise ScenarioError("retry_failed: runs failed runs of a stored sweep again, so it needs resume")
+    if scheduler is not None:
+        scheduler = check_scheduler(scheduler)
+    if backend is None and scheduler is not None and workers is not None:
+        raise ScenarioError(
+            "workers and scheduler: workers sets the local pool; with a scheduler the cluster's "
+            "workers run the sweep (give one or the other)"
+        )
+    stream = stream or sys.stderr
+    if backend is None and scheduler is None:
+        check_size(design, max_runs=max_runs, slots=workers or multiprocessing.cpu_count())
     backend = backend or make_backend(workers=workers, scheduler=scheduler)  # reach it before writing
     try:
+        check_size(design, max_runs=max_runs, slots=backend.slots)
+        points = design.sample()
         store = Store.open(
-            Path(out),
+            out,
             design=design.as_json(),
             digest=design.digest,
             sample_digest=design.sample_digest(),
@@ -688,52 +865,89 @@ def sweep(
     except BaseException:
         backend.close(cancel=True)
         raise
+    try:
+        return _sweep(design, points, store, backend, chunk_size=chunk_size, progress=progress, stream=stream)
+    finally:
+        store.close()
+
+
+def _sweep(
+    design: ResolvedDesign,
+    points: np.ndarray,
+    store: Store,
+    backend: Backend,
+    *,
+    chunk_size: int | None,
+    progress: bool,
+    stream: TextIO,
+) -> SweepReport:
+    """The sweep proper, on a locked store."""
     done = store.done_ids()
     todo = np.setdiff1d(np.arange(design.n_runs, dtype=np.int64), done)
     context = context_of(design)
-    report = SweepReport(out=Path(out), n_runs=design.n_runs, stored_before=len(done))
+    report = SweepReport(
+        out=store.root, n_runs=design.n_runs, stored_before=len(done), repairs=list(store.repairs)
+    )
     manifest = store.manifest()
     session: dict[str, Any] = {"started": _now(), "runs_before": len(done)}
+    if store.repairs:
+        session["repairs"] = list(store.repairs)
     manifest["status"] = "running"
     manifest.setdefault("sessions", []).append(session)
-    store.write_manifest(manifest)
-
-    bar = Progress(design.n_runs, done=len(done), stream=stream, enabled=progress)
     t0 = time.perf_counter()
-    if len(todo):
-        report.backend = backend.label
-        size = chunk_size or auto_chunk_size(len(todo), backend.slots)
-        report.chunk_size = size
-        session.update(backend=backend.label, chunk_size=size)
-        try:
+    bar: Progress | None = None
+    try:
+        store.write_manifest(manifest)
+        if progress:
+            for line in store.repairs:
+                stream.write(f"{design.name}: {line}\n")
+            if len(todo):
+                stream.write(
+                    f"{design.name}: {len(todo):,} of {design.n_runs:,} runs to run on {backend.label}, "
+                    f"about {_duration(estimate_seconds(design, len(todo), backend.slots))} at the "
+                    "benchmark rate\n"
+                )
+            stream.flush()
+        bar = Progress(design.n_runs, done=len(done), stream=stream, enabled=progress)
+        if len(todo):
+            report.backend = backend.label
+            size = chunk_size or auto_chunk_size(len(todo), backend.slots)
+            report.chunk_size = size
+            session.update(backend=backend.label, chunk_size=size)
             _drive(backend, context, plan_chunks(todo, points, design.replications, size), store, bar, report)
-        except BaseException as exc:
-            report.interrupted = isinstance(exc, KeyboardInterrupt)
-            backend.close(cancel=True)
+        backend.close(cancel=False)
+        bar.close()
+        report.elapsed = time.perf_counter() - t0
+        failures = store.consolidate_failures(failures_frame(context))
+        report.failures = len(failures)
+        session.update(finished=_now(), ran=report.ran, elapsed=round(report.elapsed, 3), outcome="complete")
+        manifest.update(
+            status="complete",
+            completed=_now(),
+            runs_stored=int(design.n_runs - len(failures)),
+            failures=len(failures),
+        )
+        store.write_manifest(manifest)
+    except BaseException as exc:
+        report.interrupted = isinstance(exc, KeyboardInterrupt)
+        backend.close(cancel=True)
+        if bar is not None:
             bar.close()
-            report.elapsed = time.perf_counter() - t0
-            session.update(
-                finished=_now(),
-                ran=report.ran,
-                elapsed=round(report.elapsed, 3),
-                outcome="interrupted" if report.interrupted else _error_text(exc),
-            )
-            manifest["status"] = "interrupted"
+        report.elapsed = time.perf_counter() - t0
+        session.update(
+            finished=_now(),
+            ran=report.ran,
+            elapsed=round(report.elapsed, 3),
+            outcome="interrupted" if report.interrupted else _error_text(exc),
+        )
+        manifest["status"] = "interrupted"
+        with contextlib.suppress(OSError):  # a full disk may refuse this too; resume still works
             store.write_manifest(manifest)
-            raise
-    backend.close(cancel=False)
-    bar.close()
-    report.elapsed = time.perf_counter() - t0
-    failures = store.consolidate_failures(failures_frame(context))
-    report.failures = len(failures)
-    session.update(finished=_now(), ran=report.ran, elapsed=round(report.elapsed, 3), outcome="complete")
-    manifest.update(
-        status="complete",
-        completed=_now(),
-        runs_stored=int(design.n_runs - len(failures)),
-        failures=len(failures),
-    )
-    store.write_manifest(manifest)
+        if isinstance(exc, OSError) and not isinstance(exc, StoreWriteError):
+            raise StoreWriteError(
+                exc.errno, exc.strerror or str(exc), str(exc.filename or store.root)
+            ) from exc
+        raise
     return report
 
 
@@ -833,12 +1047,21 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
         The run's results.
 
     Raises:
-        ScenarioError: no such run in the store.
+        ScenarioError: a bad argument, a damaged manifest, or no such run in the store.
     """
-    from experiments.store import Store
+    from experiments.store import DamagedStoreError, Store, manifest_problem
 
-    store = Store(Path(out))
-    design = store.manifest()["design"]
+    store = Store(as_path(out, "out"))
+    run_id = whole_number(run_id, "run_id", low=0, none=False)
+    if collect not in ("all", "model", "final"):
+        raise ScenarioError(f"collect: {collect!r} is not allowed; allowed 'all', 'model' or 'final'")
+    manifest = store.manifest()
+    problem = manifest_problem(manifest)
+    if problem:
+        raise DamagedStoreError(
+            f"{store.manifest_path}: {problem}; resume the sweep with its design to rebuild it"
+        )
+    design = manifest["design"]
     row = None
     for table in ("runs", "failures"):
         frame = store.read(table)

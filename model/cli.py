@@ -1,13 +1,20 @@
 """The ``cohesion`` command line: run, check, list, schema, landscape.
 
 Every user error (a bad scenario, a missing file, a bad flag) is printed as
-one line on standard error and exits with status 2, without a traceback.
+one line on standard error and exits with status 2, without a traceback: a
+bad flag through argparse, anything else as a
+:class:`~model.errors.ScenarioError`, raised where the user's input is read
+or the user's path is written. Any other exception is a bug and shows as one,
+with its traceback (exit status 1). Ctrl-C exits with 130; a closed standard
+output (``cohesion list | head -1``) ends the command quietly with 141, as
+SIGPIPE does for other Unix tools.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
@@ -16,6 +23,8 @@ from pathlib import Path
 from model.errors import ScenarioError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +53,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def quarters(text: str) -> int:
+    """Parse a number of quarters, 1 to 400 (an argparse type), with a one-line error."""
+    from model.arguments import MAX_QUARTERS
+
+    value = positive_int(text)
+    if value > MAX_QUARTERS:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed 1 to {MAX_QUARTERS} quarters")
+    return value
+
+
+def _cannot_write(path: Path, exc: OSError, flag: str | None) -> ScenarioError:
+    """A one-line error for an output path the user chose (or the default one)."""
+    reason = exc.strerror or exc.__class__.__name__
+    if flag:
+        return ScenarioError(f"{flag} {path}: cannot write there ({reason})")
+    return ScenarioError(f"{path}: cannot write there ({reason}); choose another folder with --out")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one subcommand per job."""
     parser = _Parser(
@@ -54,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", help="scenario name (see 'cohesion list') or YAML path")
-    run.add_argument("--steps", type=positive_int, help="quarters to simulate (default: horizon)")
+    run.add_argument("--steps", type=quarters, help="quarters to simulate, 1 to 400 (default: horizon)")
     run.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     run.add_argument("--out", type=Path, help="output folder (default results/<scenario>/)")
     run.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
@@ -120,7 +147,10 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = args.out or Path("results") / scenario.name
     results = simulate(scenario, seed=args.seed, steps=args.steps)
-    written = write_results(results, out)
+    try:
+        written = write_results(results, out)
+    except OSError as exc:
+        raise _cannot_write(out, exc, "--out" if args.out else None) from None
     if not args.quiet:
         print(summary_table(results))
     print(f"wrote {len(written)} files to {out}/ ({', '.join(p.name for p in written)})")
@@ -155,7 +185,10 @@ def _schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.out:
-        args.out.write_text(text)
+        try:
+            args.out.write_text(text)
+        except OSError as exc:
+            raise _cannot_write(args.out, exc, "--out") from None
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)
@@ -165,7 +198,10 @@ def _schema(args: argparse.Namespace) -> int:
 def _landscape(args: argparse.Namespace) -> int:
     from model.landscape import load_landscape, minima, minima_as_json
 
-    names, sizes, propensity = load_landscape(args.file)
+    try:
+        names, sizes, propensity = load_landscape(args.file)
+    except ValueError as exc:  # the file's problems, each named with the file
+        raise ScenarioError(str(exc)) from None
     found = minima(sizes, propensity)
     if args.json:
         print(json.dumps(minima_as_json(names, found), indent=2))
@@ -191,14 +227,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
     try:
-        return handler(args)
-    except (ScenarioError, ValueError, OSError) as exc:
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except ScenarioError as exc:
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         print(f"cohesion: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cohesion: interrupted; files already written are complete", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of standard output has gone (``cohesion list | head -1``). Point
+        # stdout at devnull so the interpreter's final flush cannot fail again
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from model.safe_yaml import MAX_BYTES, load_yaml, show
 
 __all__ = [
     "Configuration",
@@ -471,6 +472,11 @@ def minima_as_json(
 # YAML loading
 # --------------------------------------------------------------------------
 
+#: Most actors in a landscape file (200 actors take about 0.05 s).
+MAX_ACTORS = 200
+#: Most YAML values in a landscape file: a full matrix of MAX_ACTORS, with room to spare.
+MAX_NODES = 50_000
+
 _TOP_KEYS = ("actors", "propensity")
 _OPTIONAL_TOP_KEYS = ("description",)
 _ACTOR_KEYS = ("name", "size")
@@ -498,15 +504,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _yaml_error_text(err: yaml.YAMLError) -> str:
-    """One-line description of a YAML error."""
-    problem = getattr(err, "problem", None)
-    mark = getattr(err, "problem_mark", None)
-    if problem and mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return " ".join(str(err).split())
-
-
 def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Load actor names, sizes and a propensity matrix from a YAML file.
 
@@ -520,7 +517,9 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
           - [0, -1]
           - [-1, 0]
 
-    Only ``yaml.safe_load`` is used. Row ``i`` / column ``j`` of
+    The file is read by the hardened safe loader of :mod:`model.safe_yaml` (at
+    most 1 MiB and 50,000 values, aliases counted at their full size; no
+    duplicate keys), and may list at most 200 actors. Row ``i`` / column ``j`` of
     ``propensity`` refer to ``actors[i]`` / ``actors[j]``.
 
     Args:
@@ -541,20 +540,7 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     def fail(msg: str) -> ValueError:
         return ValueError(f"{where}: {msg}")
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise fail("file not found") from None
-    except IsADirectoryError:
-        raise fail("is a directory, expected a YAML file") from None
-    except UnicodeDecodeError:
-        raise fail("not a UTF-8 text file; expected a YAML file") from None
-    except OSError as err:
-        raise fail(f"cannot read file ({err.strerror or err})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise fail(f"not valid YAML: {_yaml_error_text(err)}") from None
+    data = load_yaml(Path(path), max_bytes=MAX_BYTES, max_nodes=MAX_NODES, what="a landscape file")
 
     if not isinstance(data, dict):
         got = "an empty document" if data is None else f"a {_type_name(data)}"
@@ -563,7 +549,8 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     for key in data:
         if key not in allowed:
             raise fail(
-                f"unknown top-level key {key!r}; allowed keys are actors, propensity, description (optional)"
+                f"unknown top-level key {show(key)}; "
+                "allowed keys are actors, propensity, description (optional)"
             )
     for key in _TOP_KEYS:
         if key not in data:
@@ -575,6 +562,8 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
     if not isinstance(actors, list) or not actors:
         got = "an empty list" if actors == [] else f"a {_type_name(actors)}"
         raise fail(f"actors must be a non-empty list of {{name, size}}; got {got}")
+    if len(actors) > MAX_ACTORS:
+        raise fail(f"{len(actors):,} actors; a landscape file may have at most {MAX_ACTORS}")
     names: list[str] = []
     sizes: list[float] = []
     seen: dict[str, int] = {}
@@ -584,24 +573,24 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
             raise fail(f"{loc}: must be a mapping with keys name and size; got a {_type_name(actor)}")
         for key in actor:
             if key not in _ACTOR_KEYS:
-                raise fail(f"{loc}: unknown key {key!r}; allowed keys are name, size")
+                raise fail(f"{loc}: unknown key {show(key)}; allowed keys are name, size")
         for key in _ACTOR_KEYS:
             if key not in actor:
                 raise fail(f"{loc}: missing key {key!r}; each actor needs name and size")
         name = actor["name"]
         if not isinstance(name, str) or not name.strip():
             raise fail(
-                f"{loc}.name: {name!r} is not a non-empty string; names must "
+                f"{loc}.name: {show(name)} is not a non-empty string; names must "
                 "be non-empty strings (quote names such as 'yes' or '123')"
             )
         if name in seen:
             raise fail(
-                f"{loc}.name: duplicate name {name!r} (also actors[{seen[name]}]); names must be unique"
+                f"{loc}.name: duplicate name {show(name)} (also actors[{seen[name]}]); names must be unique"
             )
         seen[name] = i
         size = actor["size"]
         if not _is_number(size):
-            raise fail(f"{loc}.size: {size!r} is not a number; sizes must be numbers >= 0")
+            raise fail(f"{loc}.size: {show(size)} is not a number; sizes must be numbers >= 0")
         if not math.isfinite(size):
             raise fail(f"{loc}.size: {size} is not finite; sizes must be finite numbers >= 0")
         if size < 0:
@@ -625,7 +614,7 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
             )
         for j, value in enumerate(row):
             if not _is_number(value):
-                raise fail(f"propensity[{i}][{j}]: {value!r} is not a number")
+                raise fail(f"propensity[{i}][{j}]: {show(value)} is not a number")
             if not math.isfinite(value):
                 raise fail(f"propensity[{i}][{j}]: {value} is not finite; entries must be finite numbers")
     p = np.array(rows, dtype=float).reshape(n, n)

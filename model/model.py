@@ -18,6 +18,7 @@ alignment; only the starting statuses are given.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import networkx as nx
@@ -42,9 +43,11 @@ from model.agents import (
     utilities,
     utility_parts,
 )
+from model.arguments import choice, scenario_argument, seed_argument, whole_number
 from model.catalogue import INSTITUTIONS, PARTNERS, POLES, STATES, STATUS_TIER
+from model.errors import ScenarioError
 from model.measures import cohesion_index, two_bloc_energy
-from model.scenario import ConflictShock, PowerShock, Scenario, StateShock, load_scenario
+from model.scenario import ConflictShock, PowerShock, Scenario, StateShock
 
 #: Drivers written to states.parquet each step, besides alignment, shares and statuses.
 STATE_SCALARS = (
@@ -95,10 +98,18 @@ class AllianceModel(Model):
     """Cohesion of the Russia-led alliances under pressure and engagement.
 
     Args:
-        scenario: a validated :class:`Scenario`, or a scenario name or path.
-        rng: seed or generator for ``model.rng``, the only source of randomness.
+        scenario: a :class:`Scenario`, or a scenario name or path. A Scenario that
+            did not come out of validation (a ``model_copy(update=...)``) is
+            validated here, once per object.
+        rng: seed for ``model.rng``, the only source of randomness: an integer >= 0,
+            a numpy ``SeedSequence``, a numpy ``Generator`` or None (fresh entropy).
         layout: place the network's nodes at the capitals (True, for the view) or
             leave it topological (False, the fast default for batch runs).
+        collect: "all" (model and per-state rows), "model" or "final" (see ``simulate``).
+        every: collect every ``every``-th step (an integer >= 1).
+
+    Raises:
+        ScenarioError: a bad scenario or argument, before anything is built.
 
     Attributes:
         config: the resolved scenario.
@@ -112,21 +123,20 @@ class AllianceModel(Model):
         self,
         scenario: Scenario | str = "baseline",
         *,
-        rng=None,
+        rng: int | np.random.SeedSequence | np.random.Generator | None = None,
         layout: bool = False,
         collect: str = "all",
         every: int = 1,
     ) -> None:
         """Build states, powers and network from the scenario, then equilibrate."""
+        config = scenario_argument(scenario)
+        rng = seed_argument(rng, name="rng", generator=True)
+        collect = choice(collect, name="collect", allowed=COLLECT_MODES)
+        every = whole_number(every, name="every", low=1)
         super().__init__(rng=rng)
-        if collect not in COLLECT_MODES:
-            raise ValueError(f"collect={collect!r}; allowed: {', '.join(COLLECT_MODES)}")
-        if every < 1:
-            raise ValueError(f"every={every}; allowed 1 or more")
         self.collect_mode = collect
         self.every = every
         self._terms: Terms | None = None
-        config = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.config = config
         self.codes = list(config.states)
         n = len(self.codes)
@@ -446,6 +456,23 @@ class AllianceModel(Model):
         mean = self.sizes @ self.alignment / self.sizes.sum()
         for k, pole in enumerate(POLES):
             setattr(self, f"mean_alignment_{pole}", float(mean[k]))
+        if not math.isfinite(self.cohesion + sum(per_institution) + self.energy + float(mean.sum())):
+            self._refuse_non_finite()
+
+    def _refuse_non_finite(self) -> None:
+        """Stop a run whose measures are not finite numbers: that is an error, not a result.
+
+        Raises:
+            ScenarioError: naming the quarter and the first measure that is not finite.
+        """
+        names = ["cohesion", *(f"cohesion_{i}" for i in INSTITUTIONS), "energy"]
+        names += [f"mean_alignment_{pole}" for pole in POLES]
+        name = next(n for n in names if not math.isfinite(getattr(self, n)))
+        raise ScenarioError(
+            f"{self.config.name}: quarter {self.quarter}: the measure {name} is {getattr(self, name)}, "
+            "not a finite number; the scenario's values make the model break down "
+            "(check very large or very small economic weights)"
+        )
 
     def _due(self) -> bool:
         """Whether this step is collected: every ``every`` steps and the last, or the last only."""

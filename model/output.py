@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from model.catalogue import INSTITUTIONS, POLE_LABELS, POLES, STATES
+from model.errors import ScenarioError
 from model.simulate import Results
 
 #: Pole colours used by every figure and the browser view.
@@ -70,7 +71,7 @@ def manifest(results: Results) -> dict:
     return {
         "scenario": results.scenario.name,
         "scenario_hash": results.scenario.digest(),
-        "seed": results.seed,
+        "seed": results.seed_record(),
         "steps": int(results.model["step"].iloc[-1]),
         "start": str(results.scenario.start),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -95,13 +96,60 @@ def atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: The ``kind`` of a run's manifest: what marks a folder as a run's output.
+RUN_KIND = "alliance-cohesion run"
+
+
+def _check_run_folder(out: Path) -> None:
+    """Refuse a folder holding files that are not an earlier run's output.
+
+    A folder is a run's own when it is empty or its ``manifest.json`` is a run's
+    (``kind`` "alliance-cohesion run"; or, from before the kind was written, the keys
+    of a run's manifest).
+
+    Raises:
+        ScenarioError: ``out`` is a file, or holds files and no run's manifest.
+    """
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"{out}: is a file, not a folder; choose a new or empty folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    path = out / "manifest.json"
+    if not path.is_file():
+        raise ScenarioError(
+            f"{out}: folder is not empty and holds no run's output (no manifest.json); "
+            "choose a new or empty folder"
+        )
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        found = None
+    kind = found.get("kind") if isinstance(found, dict) else None
+    if kind == RUN_KIND:
+        return
+    if isinstance(found, dict) and kind is None and {"scenario_hash", "resolved_scenario"} <= set(found):
+        return  # a run written before manifests had a kind
+    what = f"of kind {kind!r}, not a run's" if isinstance(kind, str) else "not a run's"
+    raise ScenarioError(
+        f"{out}: its manifest.json is {what}; a run will not overwrite it; choose a new or empty folder"
+    )
+
+
 def write_results(results: Results, out: Path) -> list[Path]:
     """Write the run's tables, manifest and summary figure into ``out``.
+
+    ``out`` must be empty, or hold an earlier run's output (its ``manifest.json``
+    says so), whose files of the same names are replaced; no other file is touched.
 
     Returns:
         The paths written.
 
+    Raises:
+        ScenarioError: ``out`` holds files and is not a run's output folder (a sweep
+            store, someone's ``manifest.json``, other files).
     """
+    out = Path(out)
+    _check_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in (
@@ -113,7 +161,8 @@ def write_results(results: Results, out: Path) -> list[Path]:
         atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False))
         written.append(path)
     path = out / "manifest.json"
-    atomic_write(path, lambda p: p.write_text(json.dumps(manifest(results), indent=2) + "\n"))
+    record = {"kind": RUN_KIND, **manifest(results)}
+    atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
     written.append(path)
     path = out / "summary.png"
     atomic_write(path, lambda p: summary_figure(results).savefig(p, dpi=110, format="png"))
@@ -137,7 +186,7 @@ def summary_figure(results: Results) -> plt.Figure:
     ax.set_ylim(0, min(1.0, max(0.4, 1.2 * model["cohesion"].max())))
     ax.set_ylabel("cohesion index (0-1)")
     ax.set_title(
-        f"{results.scenario.name}: {results.scenario.description}  (seed {results.seed})",
+        f"{results.scenario.name}: {results.scenario.description}  (seed {results.seed_label})",
         loc="left",
         fontsize=10,
     )
@@ -187,7 +236,7 @@ def summary_table(results: Results) -> str:
     q0 = start["quarter"].iloc[0]
     q1 = end["quarter"].iloc[0]
     lines = [
-        f"{results.scenario.name}: {q0} -> {q1}, seed {results.seed}",
+        f"{results.scenario.name}: {q0} -> {q1}, seed {results.seed_label}",
         "state  Russia (start->end)  West   China  Turkiye  CIS        CSTO       EAEU",
     ]
     for code in end.index:

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
+import os
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     ValidationError,
     WithJsonSchema,
     model_validator,
@@ -48,6 +49,7 @@ from model.catalogue import (
     Status,
 )
 from model.errors import ScenarioError
+from model.safe_yaml import MAX_BYTES, clip, load_yaml, show
 
 #: Folder of the scenarios shipped with the project.
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -55,11 +57,30 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 SHARE_TOLERANCE = 1e-3
 _QUARTER = re.compile(r"^(\d{4})[-\s]?Q([1-4])$")
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a whole number is expected, not true/false")
+    return value
+
+
+#: A number: an int or a float, never a boolean or a string (pydantic strict mode).
+Number = Annotated[float, Strict()]
+#: A whole number, never a boolean.
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+#: A number in [0, 1].
+Unit = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+
+#: Largest economic weight accepted, billion US$ (world GDP is about 110,000).
+MAX_ECONOMIC_WEIGHT = 100_000.0
+#: Longest scenario description and note, in characters.
+MAX_TEXT = 1_000
+#: Longest extends: chain (a scenario, its parent, its grandparent, ...).
+MAX_EXTENDS = 20
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- dates
@@ -197,8 +218,10 @@ class Statuses(_Strict):
 class StateParams(_Strict):
     """Starting drivers of one member state (a MemberState agent)."""
 
-    economic_weight: float = Field(
-        gt=0, description="Size of the economy, GDP in billion US$; weights cohesion and energy."
+    economic_weight: Number = Field(
+        gt=0,
+        le=MAX_ECONOMIC_WEIGHT,
+        description="Size of the economy, GDP in billion US$; weights cohesion and energy.",
     )
     trade: TradeShares = Field(description="Trade shares by partner.")
     arms: ArmsShares = Field(description="Arms-import shares by supplier.")
@@ -214,7 +237,7 @@ class StateParams(_Strict):
     threat_from_russia: Unit = Field(
         0.0, description="Threat the state perceives from Russia itself, 0 none to 1 at war."
     )
-    russian_forces: float = Field(
+    russian_forces: Number = Field(
         0.0, ge=0, le=100, description="Russian troops hosted with consent, thousands."
     )
     defence_pacts: PoleValues = Field(
@@ -247,7 +270,7 @@ class PowerParams(_Strict):
     engagement: Unit = Field(
         description="Inducements: trade, credit, arms, guarantees, 0 none to 1 the most it can."
     )
-    capacity: float = Field(
+    capacity: Number = Field(
         1.0, ge=0, le=3, description="Resources it spreads over the states (1 = Russia 2024)."
     )
     security_credibility: Unit = Field(description="Credibility of its security guarantees in the region.")
@@ -255,7 +278,7 @@ class PowerParams(_Strict):
         description="Arms it can deliver, relative to its pre-2022 level (1 = unconstrained)."
     )
     dominance: Unit = Field(description="How much aligning with it costs autonomy (hegemonic demands).")
-    reaction: float = Field(
+    reaction: Number = Field(
         0.0,
         ge=-1,
         le=1,
@@ -282,9 +305,9 @@ def _pair(key: Any) -> tuple[str, str]:
     """Read a pair key such as ``KAZ-KGZ`` into two state codes."""
     parts = str(key).split("-")
     if len(parts) != 2 or any(p not in STATES for p in parts):
-        raise ValueError(f"{key!r} is not a pair of state codes like KAZ-KGZ; codes: {', '.join(STATES)}")
+        raise ValueError(f"{show(key)} is not a pair of state codes like KAZ-KGZ; codes: {', '.join(STATES)}")
     if parts[0] == parts[1]:
-        raise ValueError(f"{key!r} pairs a state with itself")
+        raise ValueError(f"{show(key)} pairs a state with itself")
     return parts[0], parts[1]
 
 
@@ -299,15 +322,15 @@ Pair = Annotated[
 class Tie(_Strict):
     """A cooperative tie along which states influence each other's alignment."""
 
-    weight: float = Field(gt=0, le=1, description="Strength of the tie.")
-    note: str = Field("", description="Why the tie exists.")
+    weight: Number = Field(gt=0, le=1, description="Strength of the tie.")
+    note: str = Field("", max_length=MAX_TEXT, description="Why the tie exists.")
 
 
 class Conflict(_Strict):
     """A bilateral conflict between two states (a dashed edge)."""
 
     intensity: Unit = Field(description="0 settled to 1 open war.")
-    note: str = Field("", description="What the conflict is.")
+    note: str = Field("", max_length=MAX_TEXT, description="What the conflict is.")
 
 
 # --------------------------------------------------------------------------- shocks
@@ -315,11 +338,13 @@ class Conflict(_Strict):
 
 class _Shock(_Strict):
     date: QuarterField = Field(description="Quarter in which the shock takes effect (e.g. 2026Q3).")
-    delta: float = Field(ge=-1, le=1, description="Change applied to the driver.")
-    duration: int | None = Field(
+    delta: Number = Field(ge=-1, le=1, description="Change applied to the driver.")
+    duration: Whole | None = Field(
         None, ge=1, le=400, description="Quarters it lasts; omitted means permanent."
     )
-    note: str = Field("", description="What happened, with a source key where there is one.")
+    note: str = Field(
+        "", max_length=MAX_TEXT, description="What happened, with a source key where there is one."
+    )
 
 
 _STATE_LIST = "list of state codes or 'all'"
@@ -379,21 +404,21 @@ SHOCK_KINDS = (
 class Weights(_Strict):
     """How a state weighs what each pole offers it (utility weights)."""
 
-    security: float = Field(1.0, ge=0, le=5, description="Weight of the security benefit.")
-    economy: float = Field(1.0, ge=0, le=5, description="Weight of the economic benefit.")
-    autonomy: float = Field(1.0, ge=0, le=5, description="Weight of the autonomy cost.")
-    identity: float = Field(0.6, ge=0, le=5, description="Weight of opinion and cultural affinity.")
-    social: float = Field(0.5, ge=0, le=5, description="Weight of tied neighbours' alignment.")
-    inducement: float = Field(
+    security: Number = Field(1.0, ge=0, le=5, description="Weight of the security benefit.")
+    economy: Number = Field(1.0, ge=0, le=5, description="Weight of the economic benefit.")
+    autonomy: Number = Field(1.0, ge=0, le=5, description="Weight of the autonomy cost.")
+    identity: Number = Field(0.6, ge=0, le=5, description="Weight of opinion and cultural affinity.")
+    social: Number = Field(0.5, ge=0, le=5, description="Weight of tied neighbours' alignment.")
+    inducement: Number = Field(
         0.5, ge=0, le=5, description="Economic benefit per unit of a power's inducement."
     )
-    coercion: float = Field(1.0, ge=0, le=5, description="Weight of the coercion term.")
-    remittances: float = Field(
+    coercion: Number = Field(1.0, ge=0, le=5, description="Weight of the coercion term.")
+    remittances: Number = Field(
         1.5, ge=0, le=10, description="Economic exposure per unit of remittance share of GDP."
     )
-    energy: float = Field(0.4, ge=0, le=5, description="Economic exposure per unit of energy dependence.")
-    arms: float = Field(0.4, ge=0, le=5, description="Security benefit per unit of arms share.")
-    forces: float = Field(
+    energy: Number = Field(0.4, ge=0, le=5, description="Economic exposure per unit of energy dependence.")
+    arms: Number = Field(0.4, ge=0, le=5, description="Security benefit per unit of arms share.")
+    forces: Number = Field(
         0.3, ge=0, le=2, description="Added Russian guarantee (and autonomy cost) of 5,000 troops."
     )
 
@@ -401,49 +426,49 @@ class Weights(_Strict):
 class Dynamics(_Strict):
     """Rates of the quarterly updates."""
 
-    adjustment: float = Field(
+    adjustment: Number = Field(
         0.15, gt=0, le=1, description="Share of the gap to the preferred mix closed per quarter."
     )
-    temperature: float = Field(
+    temperature: Number = Field(
         0.3, gt=0, le=5, description="Spread of the preferred mix of a state with no hedging."
     )
-    hedging_temperature: float = Field(
+    hedging_temperature: Number = Field(
         0.6, ge=0, le=5, description="Added spread per unit of hedging preference."
     )
-    noise: float = Field(
+    noise: Number = Field(
         0.03,
         ge=0,
         le=1,
         description="Standard deviation of log-normal alignment noise per quarter.",
     )
-    trade_drift: float = Field(
+    trade_drift: Number = Field(
         0.05, ge=0, le=1, description="Log-rate at which trade shares follow engagement and access."
     )
-    arms_drift: float = Field(
+    arms_drift: Number = Field(
         0.04, ge=0, le=1, description="Log-rate at which arms shares follow supply and alignment."
     )
-    opinion_recovery: float = Field(
+    opinion_recovery: Number = Field(
         0.1,
         ge=0,
         le=1,
         description="Share of the gap to its anchor that opinion closes per quarter.",
     )
-    opinion_backlash: float = Field(
+    opinion_backlash: Number = Field(
         0.02,
         ge=0,
         le=1,
         description="Opinion moved per quarter per unit of coercion (or inducement).",
     )
-    trust_recovery: float = Field(
+    trust_recovery: Number = Field(
         0.005, ge=0, le=1, description="Share of lost trust in Russia regained per quarter."
     )
-    abandonment: float = Field(
+    abandonment: Number = Field(
         1.0,
         ge=0,
         le=5,
         description="Trust lost per unit of conflict flare-up Russia does not answer.",
     )
-    reaction_gain: float = Field(
+    reaction_gain: Number = Field(
         4.0, ge=0, le=50, description="Russian attention per unit of drift from a state's start."
     )
 
@@ -455,7 +480,7 @@ class Ladder(_Strict):
     leave: Unit = Field(description="A partial member or observer below this leaves.")
     step_up: Unit = Field(description="A partial member or observer above this becomes a member.")
     join: Unit = Field(description="An outsider above this joins (or becomes observer).")
-    cost: float = Field(0.0, ge=0, le=1, description="Commitment lost per unit of sovereignty sensitivity.")
+    cost: Number = Field(0.0, ge=0, le=1, description="Commitment lost per unit of sovereignty sensitivity.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -487,10 +512,10 @@ class Institutions(_Strict):
     boycott: Unit = Field(
         0.15, description="A member whose commitment is below this boycotts the yearly summit."
     )
-    cis_threat: float = Field(
+    cis_threat: Number = Field(
         0.5, ge=0, le=2, description="CIS commitment lost per unit of threat from Russia."
     )
-    patience: int = Field(
+    patience: Whole = Field(
         2, ge=1, le=20, description="Quarters a threshold must be crossed before a state acts."
     )
 
@@ -504,12 +529,14 @@ class Institutions(_Strict):
 class Scenario(_Strict):
     """A complete scenario: drivers, powers, network, rules and shocks."""
 
-    name: str = Field(pattern=r"^[a-z0-9_]+$", description="Unique snake_case name.")
-    description: str = Field(min_length=1, description="One line saying what the scenario asks.")
+    name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64, description="Unique snake_case name.")
+    description: str = Field(
+        min_length=1, max_length=MAX_TEXT, description="One line saying what the scenario asks."
+    )
     start: QuarterField = Field(
         default_factory=lambda: Quarter(2025, 1), description="First quarter simulated."
     )
-    horizon: int = Field(40, ge=1, le=400, description="Quarters simulated.")
+    horizon: Whole = Field(40, ge=1, le=400, description="Quarters simulated.")
     states: dict[StateCode, StateParams] = Field(min_length=2, description="Member states by code.")
     powers: Powers = Field(description="Russia, the West, China, Türkiye.")
     ties: dict[Pair, Tie] = Field(
@@ -558,6 +585,12 @@ class Scenario(_Strict):
                         )
         return self
 
+    @model_validator(mode="after")
+    def _remember(self) -> Self:
+        """Note that this object passed validation (see :func:`checked`)."""
+        _VALIDATED[id(self)] = self
+        return self
+
     def digest(self) -> str:
         """SHA-256 of the resolved scenario, stable across key order and runs."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
@@ -566,22 +599,69 @@ class Scenario(_Strict):
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
         """A validated copy with dotted key paths replaced, e.g. ``powers.russia.pressure``.
 
+        Args:
+            overrides: a mapping of dotted key paths (strings) to new values.
+
         Raises:
-            ScenarioError: an unknown key path or a value the schema rejects.
+            ScenarioError: overrides is not such a mapping, an unknown key path or a
+                value the schema rejects.
 
         """
+        if not isinstance(overrides, Mapping):
+            raise ScenarioError(
+                f"overrides: got {type(overrides).__name__}; allowed a mapping of dotted key paths "
+                "to values, e.g. {'powers.russia.pressure': 0.7}"
+            )
         data = self.model_dump(mode="json")
         for path, value in overrides.items():
+            if not isinstance(path, str):
+                raise ScenarioError(
+                    f"overrides: the key {show(path)} is a {type(path).__name__}; allowed dotted key "
+                    "paths written as strings, e.g. 'powers.russia.pressure'"
+                )
             node = data
             *parents, leaf = path.split(".")
             for key in parents:
                 if not isinstance(node, dict) or key not in node:
-                    raise ScenarioError(f"{path}: unknown key path ({key!r} not found)")
+                    raise ScenarioError(f"{clip(path)}: unknown key path ({show(key)} not found)")
                 node = node[key]
             if not isinstance(node, dict) or leaf not in node:
-                raise ScenarioError(f"{path}: unknown key path ({leaf!r} not found)")
+                raise ScenarioError(f"{clip(path)}: unknown key path ({show(leaf)} not found)")
             node[leaf] = value
         return validate_scenario(data, source=f"{self.name} with overrides")
+
+
+#: Scenario objects known to be valid, by id: those built by validation (``_remember``)
+#: and unvalidated copies that :func:`checked` found equal to their validated form.
+_VALIDATED: weakref.WeakValueDictionary[int, Scenario] = weakref.WeakValueDictionary()
+#: Unvalidated copies that validation had to convert: id -> (weak reference, converted).
+_CONVERTED: dict[int, tuple[weakref.ref[Scenario], Scenario]] = {}
+
+
+def checked(scenario: Scenario) -> Scenario:
+    """The scenario if it passed validation, else its validated form.
+
+    pydantic does not validate ``model_copy(update=...)``, so a copy may carry a
+    horizon of -5 or 2.5. Each object is validated at most once (about 0.1 ms);
+    later calls with the same object are a dictionary look-up.
+
+    Raises:
+        ScenarioError: the object is not a valid scenario.
+
+    """
+    key = id(scenario)
+    if _VALIDATED.get(key) is scenario:
+        return scenario
+    converted = _CONVERTED.get(key)
+    if converted is not None and converted[0]() is scenario:
+        return converted[1]
+    source = f"scenario {getattr(scenario, 'name', None)!r} (changed after validation)"
+    valid = validate_scenario(scenario.model_dump(warnings=False), source=source)
+    if valid == scenario:
+        _VALIDATED[key] = scenario
+        return scenario
+    _CONVERTED[key] = (weakref.ref(scenario, lambda _, key=key: _CONVERTED.pop(key, None)), valid)
+    return valid
 
 
 # --------------------------------------------------------------------------- loading
@@ -610,33 +690,48 @@ def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR, kind:
     for candidate in (folder / path, folder / f"{path}.yaml"):
         if candidate.is_file():
             return candidate
+    if path.is_dir():
+        raise ScenarioError(f"{clip(str(path), 200)}: is a folder; expected a {kind} file (YAML)")
     names = ", ".join(p.stem for p in available_scenarios(folder))
-    raise ScenarioError(f"{name_or_path}: no such {kind} file; built-in {kind}s: {names}")
+    raise ScenarioError(f"{clip(str(name_or_path), 200)}: no such {kind} file; built-in {kind}s: {names}")
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Safely load a YAML mapping, with one-line errors.
+def read_yaml(path: Path, *, kind: str = "scenario") -> dict[str, Any]:
+    """Load a YAML mapping through the hardened loader (:mod:`model.safe_yaml`), with one-line errors.
+
+    A file larger than 1 MiB, with aliases expanding past 10,000 values, nested
+    deeper than 50 levels, with a duplicate key, a merge key (``<<``) or a tag
+    such as ``!!python/object`` is refused.
+
+    Args:
+        path: the file.
+        kind: what it should be ("scenario", "design"), for messages.
 
     Raises:
-        ScenarioError: missing file, YAML syntax error, or not a mapping.
+        ScenarioError: missing file, too big, not UTF-8, YAML syntax error, a refused
+            construct, or not a mapping.
 
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
-        raise ScenarioError(f"{path}: cannot be read as a text file ({exc.__class__.__name__})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
+    data = load_yaml(path, max_bytes=MAX_BYTES, what=f"a {kind} file")
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: top level is {type(data).__name__}; a scenario must be a YAML mapping")
+        got = "the file is empty" if data is None else f"top level is {_yaml_type(data)}"
+        raise ScenarioError(f"{path}: {got}; a {kind} must be a YAML mapping")
     return data
+
+
+def _yaml_type(value: Any) -> str:
+    return {list: "list", str: "str", bool: "bool", int: "int", float: "float"}.get(
+        type(value), type(value).__name__
+    )
+
+
+_NOT_A_SCENARIO = (
+    "is not a scenario file (expected a YAML mapping with name, description, states, powers, ...)"
+)
+
+
+def _scenario_keys() -> set[str]:
+    return {*Scenario.model_fields, "extends"}
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -649,13 +744,43 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _read_parent(path: Path, ref: str) -> dict[str, Any]:
+    """Read a file named by ``extends:``; say only that it is not a scenario when it is not one.
+
+    Nothing of a file that is not a scenario (a password file, a design) is echoed.
+    """
+    try:
+        data = read_yaml(path)
+    except ScenarioError as exc:
+        text = str(exc)
+        looks_like_yaml = path.suffix in (".yaml", ".yml")
+        if not looks_like_yaml or any(
+            m in text for m in ("not valid YAML", "top level is", "is empty", "not UTF-8")
+        ):
+            raise ScenarioError(f"extends: {show(ref)} {_NOT_A_SCENARIO}") from None
+        raise
+    if not set(data) <= _scenario_keys():
+        raise ScenarioError(f"extends: {show(ref)} {_NOT_A_SCENARIO}")
+    return data
+
+
 def _resolve_extends(path: Path, root: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    data = read_yaml(path)
+    if len(chain) == 1:
+        data = read_yaml(path)
+        if not set(data) & _scenario_keys():
+            raise ScenarioError(f"{path}: {_NOT_A_SCENARIO}")
+    else:
+        data = _read_parent(path, str(path))
     parent_ref = data.pop("extends", None)
     if parent_ref is None:
         return data
     if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise ScenarioError(f"{path}: extends: {parent_ref!r} must be a scenario name or path")
+        raise ScenarioError(f"{path}: extends: {show(parent_ref)} must be a scenario name or path")
+    if len(chain) > MAX_EXTENDS:
+        raise ScenarioError(
+            f"{chain[0]}: extends: chain longer than {MAX_EXTENDS} files "
+            f"({chain[0].name} -> {chain[1].name} -> ... -> {path.name}); allowed at most {MAX_EXTENDS}"
+        )
     ref = Path(parent_ref)
     if ref.is_absolute():
         parent = ref  # an absolute path is an explicit choice to leave the folder tree
@@ -667,15 +792,23 @@ def _resolve_extends(path: Path, root: Path, chain: tuple[Path, ...]) -> dict[st
                 parent = SCENARIO_DIR / parent.name  # a built-in scenario by name
         if parent.parent != SCENARIO_DIR and not parent.is_relative_to(root):
             raise ScenarioError(
-                f"{path}: extends: {parent_ref!r} leaves the scenario folder {root}; "
+                f"{path}: extends: {show(parent_ref)} leaves the scenario folder {root}; "
                 "give an absolute path to extend a file elsewhere"
             )
     if parent in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent))
-        raise ScenarioError(f"{path}: extends: cycle {cycle}")
+        raise ScenarioError(f"{path}: extends: cycle {clip(cycle, 200)}")
     if not parent.is_file():
-        raise ScenarioError(f"{path}: extends: {parent_ref!r} not found (looked for {parent})")
-    return _merge(_resolve_extends(parent, root, (*chain, parent)), data)
+        raise ScenarioError(
+            f"{path}: extends: {show(parent_ref)} not found (looked for {clip(str(parent), 200)})"
+        )
+    try:
+        inherited = _resolve_extends(parent, root, (*chain, parent))
+    except ScenarioError as exc:
+        if str(exc).startswith("extends: "):  # a parent that is not a scenario: name who points at it
+            raise ScenarioError(f"{path}: {exc}") from None
+        raise
+    return _merge(inherited, data)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -691,6 +824,10 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         ScenarioError: with a one-line message naming file, key path, value and what is allowed.
 
     """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise ScenarioError(
+            f"scenario: got {type(name_or_path).__name__}; allowed a scenario name or a path to a YAML file"
+        )
     path = resolve_path(name_or_path).resolve()
     data = _resolve_extends(path, path.parent, (path,))
     return validate_scenario(data, source=str(path))
@@ -724,7 +861,8 @@ def _dotted(loc: tuple[Any, ...]) -> str:
         elif item in SHOCK_KINDS and parts and parts[-1].startswith("["):
             continue  # pydantic's union tag, not a key the user wrote
         else:
-            parts.append(("." if parts else "") + str(item))
+            text = str(item)
+            parts.append(("." if parts else "") + clip(text, 40))
     return "".join(parts) or "(top level)"
 
 
@@ -779,33 +917,40 @@ def describe_error(exc: ValidationError) -> str:
         key = loc[-1]
         if key in _OUTCOME_KEYS and "shocks" in loc:
             text = (
-                f"{path}: {key!r} cannot be set by a shock; memberships and alignments are "
+                f"{path}: {show(key)} cannot be set by a shock; memberships and alignments are "
                 f"model outcomes; shock kinds allowed: {', '.join(SHOCK_KINDS)}"
             )
         else:
             allowed = ", ".join(_fields_at(loc[:-1])) or "none"
-            text = f"{path}: unknown key {key!r}; allowed keys here: {allowed}"
+            text = f"{path}: unknown key {show(key)}; allowed keys here: {allowed}"
     elif kind == "missing":
         text = f"{path}: required key is missing"
     elif kind == "union_tag_invalid":
-        text = f"{path}: kind {value.get('kind')!r} is unknown; allowed: {', '.join(SHOCK_KINDS)}"
+        text = f"{path}: kind {show(value.get('kind'))} is unknown; allowed: {', '.join(SHOCK_KINDS)}"
     elif kind == "union_tag_not_found":
         text = f"{path}: a shock needs 'kind'; allowed: {', '.join(SHOCK_KINDS)}"
     else:
         msg = err["msg"].removeprefix("Value error, ")
         shown = _show(value)
         text = f"{path}: {msg}" + (f" (got {shown})" if shown is not None else "")
+    text = " ".join(text.split())
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 3] + "..."
     if len(errors) > 1:
         text += f" [and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}]"
     return text
 
 
+#: Longest message describe_error gives (the allowed keys of a state fit).
+_MAX_MESSAGE = 600
+
+
 def _show(value: Any) -> str | None:
-    if isinstance(value, dict | list):
-        return None if len(repr(value)) > 60 else repr(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return f"{value:g}"
-    return repr(value)
+    """The value for "(got ...)", within 60 characters; None for a list or mapping too long to show."""
+    shown = show(value)
+    if isinstance(value, dict | list | tuple) and (len(shown) > 60 or "..." in shown):
+        return None
+    return shown
 
 
 def json_schema() -> dict[str, Any]:

@@ -416,7 +416,7 @@ def test_resume_refuses_a_store_made_by_another_design(reference, tmp_path):
 
 def test_a_second_sweep_into_a_store_without_resume_is_refused(reference):
     path, out = reference
-    with pytest.raises(ScenarioError, match="already holds a sweep; add --resume"):
+    with pytest.raises(ScenarioError, match="already holds a sweep; resume it"):
         sweep(load_design(path), out, workers=1, progress=False)
 
 

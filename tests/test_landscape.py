@@ -715,4 +715,4 @@ def test_load_rejects_python_tags(tmp_path):
     path.write_text("!!python/object/apply:os.system ['echo hi']\n", encoding="utf-8")
     with pytest.raises(ValueError) as info:
         load_landscape(path)
-    assert str(info.value).startswith(f"{path}: not valid YAML")
+    assert str(info.value).startswith(f"{path}: line 1: the YAML tag !!python/object/apply:os.system")
