@@ -49,11 +49,34 @@ class Outcome:
     megabytes: float
 
 
-def drive(*args: str, cwd: Path, timeout: float = SECONDS) -> Outcome:
-    """Run ``cohesion ARGS`` in ``cwd``; measure its wall time and peak memory (ru_maxrss).
+def _sample_peak(pid: int, peak: list[int]) -> None:
+    """Keep in ``peak[0]`` the largest ``VmHWM`` (kB) of process ``pid`` until it exits."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            text = status.read_text()
+        except OSError:  # reaped
+            return
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peak[0] = max(peak[0], int(line.split()[1]))
+                break
+        else:  # a zombie has no memory left to measure
+            if "State:\tZ" in text:
+                return
+        time.sleep(0.002)
 
-    A command still running after ``timeout`` is killed with its process group (a
-    ``viz`` that started a server, a load that hangs) and reported as such.
+
+def drive(*args: str, cwd: Path, timeout: float = SECONDS) -> Outcome:
+    """Run ``cohesion ARGS`` in ``cwd``; measure its wall time and peak memory.
+
+    Peak memory is the child's own high-water resident set (``VmHWM`` of
+    ``/proc/PID/status``, which starts afresh at ``exec``), sampled every 2 ms while
+    it lives. ``ru_maxrss`` from ``wait4`` is not used for it: on Linux it carries
+    the high-water of the forked copy of this pytest process from before ``exec``,
+    so it reports the test runner's size (over 500 MB late in a full run), not the
+    command's. A command still running after ``timeout`` is killed with its process
+    group (a ``viz`` that started a server, a load that hangs) and reported as such.
     """
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -70,13 +93,17 @@ def drive(*args: str, cwd: Path, timeout: float = SECONDS) -> Outcome:
     ]
     for reader in readers:
         reader.start()
+    peak = [0]
+    sampler = threading.Thread(target=_sample_peak, args=(proc.pid, peak), daemon=True)
+    sampler.start()
     timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
     timer.start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status = os.waitpid(proc.pid, 0)
     finally:
         timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
+    sampler.join()
     for reader in readers:
         reader.join()
     proc.stdout.close()
@@ -86,7 +113,7 @@ def drive(*args: str, cwd: Path, timeout: float = SECONDS) -> Outcome:
         stdout=streams["out"].decode(errors="replace"),
         stderr=streams["err"].decode(errors="replace"),
         seconds=time.monotonic() - start,
-        megabytes=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        megabytes=peak[0] / 1024,  # VmHWM is in kB
     )
 
 
