@@ -44,10 +44,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from model.errors import ScenarioError
 from model.model import MODEL_FIELDS
-from model.scenario import Scenario, describe_error, load_scenario, read_yaml, resolve_path
+from model.scenario import Scenario, describe_error, load_scenario, package_folder, read_yaml, resolve_path
 
-#: Folder of the designs shipped with the project.
-DESIGN_DIR = Path(__file__).resolve().parent
+#: Folder of the designs shipped with the project (package data of ``experiments``).
+DESIGN_DIR = package_folder("experiments")
 
 #: End-of-run measures a design can keep: every numeric column of the model table.
 MEASURES: tuple[str, ...] = tuple(name for name in MODEL_FIELDS if name != "quarter")

@@ -17,6 +17,7 @@ naming the file, the key path, the bad value and what is allowed.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import os
 import re
@@ -51,8 +52,27 @@ from model.catalogue import (
 from model.errors import ScenarioError
 from model.safe_yaml import MAX_BYTES, clip, load_yaml, show
 
-#: Folder of the scenarios shipped with the project.
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def package_folder(package: str) -> Path:
+    """The folder of ``package``'s data files, found with :mod:`importlib.resources`.
+
+    Built-in scenarios and designs are package data (``model.scenarios``, mapped from the
+    repository's top-level ``scenarios/`` folder in ``pyproject.toml``, and
+    ``experiments``), so a checkout, an editable install and an installed wheel all find
+    them wherever the command runs. Only packages installed as plain folders are
+    supported (pip's default); a zipped install would have no folder to glob.
+    """
+    folder = importlib.resources.files(package)
+    if not isinstance(folder, Path):  # a zip import: no folder to list
+        raise ScenarioError(f"{package} is installed as a zip archive; install alliance-cohesion with pip")
+    return folder
+
+
+#: Folder of the scenarios shipped with the project (package ``model.scenarios``).
+SCENARIO_DIR = package_folder("model.scenarios")
+#: Folder of the calibration data and its source list, ``SOURCES.md`` (package ``model.data``).
+DATA_DIR = package_folder("model.data")
 
 SHARE_TOLERANCE = 1e-3
 _QUARTER = re.compile(r"^(\d{4})[-\s]?Q([1-4])$")

@@ -1,0 +1,1 @@
+"""Calibration facts and their sources, shipped as package data (``model.data``); see README.md."""
