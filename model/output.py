@@ -35,8 +35,18 @@ PACKAGES = ("alliance-cohesion", "mesa", "numpy", "pandas", "pyarrow", "pydantic
 
 
 def git_commit(folder: Path | None = None) -> str | None:
-    """The git commit of the project checkout (with ``-dirty`` if modified), or None."""
+    """The git commit of the project checkout (with ``-dirty`` if modified), or None.
+
+    None unless ``folder`` (by default the folder above the package) is an alliance-cohesion
+    checkout: an installed package may live inside some other git repository (a venv in a
+    user's project), whose commit says nothing about this code.
+    """
     folder = folder or Path(__file__).resolve().parent.parent
+    try:
+        if 'name = "alliance-cohesion"' not in (folder / "pyproject.toml").read_text(errors="replace"):
+            return None
+    except OSError:
+        return None
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5

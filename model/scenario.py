@@ -53,7 +53,6 @@ from model.errors import ScenarioError
 from model.safe_yaml import MAX_BYTES, clip, load_yaml, show
 
 
-
 def package_folder(package: str) -> Path:
     """The folder of ``package``'s data files, found with :mod:`importlib.resources`.
 
