@@ -44,7 +44,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from model.errors import ScenarioError
 from model.model import MODEL_FIELDS
-from model.scenario import Scenario, describe_error, load_scenario, package_folder, read_yaml, resolve_path
+from model.scenario import (
+    Number,
+    Scenario,
+    Whole,
+    describe_error,
+    load_scenario,
+    package_folder,
+    read_yaml,
+    resolve_path,
+)
 
 #: Folder of the designs shipped with the project (package data of ``experiments``).
 DESIGN_DIR = package_folder("experiments")
@@ -59,7 +68,8 @@ MAX_SEED = 2**63 - 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Numbers are finite and never booleans (``Number``, ``Whole``), as in a scenario.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- schema
@@ -82,10 +92,10 @@ def _factor_input(value: Any) -> Any:
 class FactorSpec(_Strict):
     """Values of one factor: a list of values (grid only) or a range."""
 
-    values: list[float] | None = Field(None, description="The values to run (grid sampler).")
-    min: float | None = Field(None, description="Lower end of the range.")
-    max: float | None = Field(None, description="Upper end of the range.")
-    num: int | None = Field(
+    values: list[Number] | None = Field(None, description="The values to run (grid sampler).")
+    min: Number | None = Field(None, description="Lower end of the range.")
+    max: Number | None = Field(None, description="Upper end of the range.")
+    num: Whole | None = Field(
         None, ge=2, le=100_000, description="Evenly spaced values from min to max (grid sampler)."
     )
 
@@ -121,7 +131,7 @@ class Sampler(_Strict):
         description="grid: full factorial; latin: Latin hypercube; sobol: Saltelli's scheme for "
         "Sobol indices; morris: elementary-effects trajectories.",
     )
-    n: int | None = Field(
+    n: Whole | None = Field(
         None,
         ge=1,
         le=2**24,
@@ -131,10 +141,10 @@ class Sampler(_Strict):
         False,
         description="sobol: also estimate second-order indices (N*(2D+2) points instead of N*(D+2)).",
     )
-    trajectories: int | None = Field(
+    trajectories: Whole | None = Field(
         None, ge=2, le=100_000, description="morris: number of trajectories (each D+1 points)."
     )
-    levels: int = Field(4, ge=2, le=100, description="morris: grid levels per factor (even).")
+    levels: Whole = Field(4, ge=2, le=100, description="morris: grid levels per factor (even).")
 
     @model_validator(mode="after")
     def _parameters(self) -> Self:
@@ -163,7 +173,7 @@ class Sampler(_Strict):
 class Series(_Strict):
     """Per-step series to keep (opt-in; large)."""
 
-    every: int = Field(1, ge=1, le=400, description="Keep every k-th quarter (and the last).")
+    every: Whole = Field(1, ge=1, le=400, description="Keep every k-th quarter (and the last).")
     measures: list[str] | None = Field(
         None, min_length=1, description="Measures to keep per step (default: the run measures)."
     )
@@ -192,12 +202,12 @@ class Design(_Strict):
         min_length=1, description="Factors keyed by scenario key path, e.g. powers.russia.pressure."
     )
     sampler: Sampler = Field(default_factory=Sampler, description="How points are drawn.")
-    replications: int = Field(1, ge=1, le=100_000, description="Runs per point, each with its own seed.")
-    quarters: int | None = Field(
+    replications: Whole = Field(1, ge=1, le=100_000, description="Runs per point, each with its own seed.")
+    quarters: Whole | None = Field(
         None, ge=1, le=400, description="Quarters per run (default: the scenario's horizon)."
     )
     outputs: Outputs = Field(default_factory=Outputs, description="What each run keeps.")
-    seed: int = Field(ge=0, le=MAX_SEED, description="Master seed; run i gets child i of it.")
+    seed: Whole = Field(ge=0, le=MAX_SEED, description="Master seed; run i gets child i of it.")
 
 
 # --------------------------------------------------------------------------- factor paths

@@ -72,6 +72,15 @@ def clip(text: str, limit: int = SHOW_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def clip_path(path: str | Path, limit: int = 200) -> str:
+    """``path`` for a message: whole up to ``limit`` characters, else its start and its end."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    tail = (limit - 3) * 2 // 3
+    return text[: limit - 3 - tail] + "..." + text[-tail:]
+
+
 class LimitError(yaml.MarkedYAMLError):
     """A file the hardened loader refuses (too big, too deep, a duplicate key, a tag...)."""
 
@@ -212,24 +221,27 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "a YAML fil
     Raises:
         ScenarioError: missing, a folder, unreadable, larger than the limit, or not UTF-8.
     """
+    where = clip_path(path)
     try:
         with open(path, "rb") as stream:
             data = stream.read(max_bytes + 1)
+    except ValueError as exc:  # a NUL byte in the name
+        raise ScenarioError(f"{where}: not a usable path ({exc})") from None
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
+        raise ScenarioError(f"{where}: file not found") from None
     except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a folder; expected {what}") from None
+        raise ScenarioError(f"{where}: is a folder; expected {what}") from None
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+        raise ScenarioError(f"{where}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
     if len(data) > max_bytes:
         raise ScenarioError(
-            f"{path}: larger than {_size(max_bytes)}, the limit for {what}; is it the right file?"
+            f"{where}: larger than {_size(max_bytes)}, the limit for {what}; is it the right file?"
         )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(
-            f"{path}: not UTF-8 text (byte {exc.start}); expected {what}, saved as UTF-8"
+            f"{where}: not UTF-8 text (byte {exc.start}); expected {what}, saved as UTF-8"
         ) from None
 
 
@@ -261,16 +273,17 @@ def load_yaml(
         ScenarioError: one line starting with the path, for every problem.
     """
     text = read_text(path, max_bytes=max_bytes, what=what)
+    where = clip_path(path)
     try:
         loader = HardenedLoader(text, max_nodes=max_nodes, max_depth=max_depth)  # checks characters
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: {_yaml_problem(exc, text)}") from None
+        raise ScenarioError(f"{where}: {_yaml_problem(exc, text)}") from None
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: {_yaml_problem(exc, text)}") from None
+        raise ScenarioError(f"{where}: {_yaml_problem(exc, text)}") from None
     except RecursionError:  # a limit above Python's stack, given by a caller
-        raise ScenarioError(f"{path}: nested too deeply") from None
+        raise ScenarioError(f"{where}: nested too deeply") from None
     finally:
         loader.dispose()
 

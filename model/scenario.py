@@ -704,13 +704,21 @@ def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR, kind:
 
     """
     path = Path(name_or_path)
-    if path.is_file():
-        return path
-    for candidate in (folder / path, folder / f"{path}.yaml"):
-        if candidate.is_file():
-            return candidate
-    if path.is_dir():
-        raise ScenarioError(f"{clip(str(path), 200)}: is a folder; expected a {kind} file (YAML)")
+    try:
+        if path.is_file():
+            return path
+        for candidate in (folder / path, folder / f"{path}.yaml"):
+            if candidate.is_file():
+                return candidate
+        if path.is_dir():
+            raise ScenarioError(f"{clip(str(path), 200)}: is a folder; expected a {kind} file (YAML)")
+    except ScenarioError:  # a ValueError too, with its own message
+        raise
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
+        raise ScenarioError(
+            f"{clip(str(name_or_path), 200)}: not a usable path ({_reason(exc)}); allowed a {kind} "
+            "name or a path to a YAML file"
+        ) from None
     names = ", ".join(p.stem for p in available_scenarios(folder))
     raise ScenarioError(f"{clip(str(name_or_path), 200)}: no such {kind} file; built-in {kind}s: {names}")
 
@@ -763,18 +771,24 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read_parent(path: Path, ref: str) -> dict[str, Any]:
+def _read_parent(path: Path, ref: str, *, own: bool) -> dict[str, Any]:
     """Read a file named by ``extends:``; say only that it is not a scenario when it is not one.
 
-    Nothing of a file that is not a scenario (a password file, a design) is echoed.
+    Nothing of a file that is not a scenario (a password file, a design) is echoed. A
+    parent in the user's own scenario folder tree (``own``) or a built-in one gets the
+    detailed message of its YAML error (a duplicate key, a bad tag: the user's own file to
+    fix); a parent reached by an absolute path elsewhere gets only the generic line, since a
+    YAML error message quotes the file (a duplicated key may be a secret).
     """
     try:
         data = read_yaml(path)
     except ScenarioError as exc:
         text = str(exc)
         looks_like_yaml = path.suffix in (".yaml", ".yml")
-        if not looks_like_yaml or any(
-            m in text for m in ("not valid YAML", "top level is", "is empty", "not UTF-8")
+        if (
+            not own
+            or not looks_like_yaml
+            or any(m in text for m in ("not valid YAML", "top level is", "is empty", "not UTF-8"))
         ):
             raise ScenarioError(f"extends: {show(ref)} {_NOT_A_SCENARIO}") from None
         raise
@@ -789,7 +803,8 @@ def _resolve_extends(path: Path, root: Path, chain: tuple[Path, ...]) -> dict[st
         if not set(data) & _scenario_keys():
             raise ScenarioError(f"{path}: {_NOT_A_SCENARIO}")
     else:
-        data = _read_parent(path, str(path))
+        own = path.parent == SCENARIO_DIR or path.is_relative_to(root)
+        data = _read_parent(path, str(path), own=own)
     parent_ref = data.pop("extends", None)
     if parent_ref is None:
         return data
@@ -800,6 +815,40 @@ def _resolve_extends(path: Path, root: Path, chain: tuple[Path, ...]) -> dict[st
             f"{chain[0]}: extends: chain longer than {MAX_EXTENDS} files "
             f"({chain[0].name} -> {chain[1].name} -> ... -> {path.name}); allowed at most {MAX_EXTENDS}"
         )
+    try:
+        parent = _locate_parent(path, root, parent_ref)
+    except ScenarioError:  # a ValueError too, with its own message
+        raise
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
+        raise ScenarioError(
+            f"{path}: extends: {show(parent_ref)} is not a usable path ({_reason(exc)}); "
+            "allowed a scenario name or a path to a YAML file"
+        ) from None
+    if parent in chain:
+        cycle = " -> ".join(p.name for p in (*chain, parent))
+        raise ScenarioError(f"{path}: extends: cycle {clip(cycle, 200)}")
+    try:
+        inherited = _resolve_extends(parent, root, (*chain, parent))
+    except ScenarioError as exc:
+        if str(exc).startswith("extends: "):  # a parent that is not a scenario: name who points at it
+            raise ScenarioError(f"{path}: {exc}") from None
+        raise
+    return _merge(inherited, data)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for an OS-level path failure, without the path echoed back."""
+    return clip(getattr(exc, "strerror", None) or str(exc), 80)
+
+
+def _locate_parent(path: Path, root: Path, parent_ref: str) -> Path:
+    """The file that ``extends: parent_ref`` in ``path`` names; one-line errors if it is not allowed.
+
+    Raises:
+        ScenarioError: the parent leaves the scenario folder or does not exist.
+        OSError, ValueError: the reference is not a path the system can look up.
+
+    """
     ref = Path(parent_ref)
     if ref.is_absolute():
         parent = ref  # an absolute path is an explicit choice to leave the folder tree
@@ -814,20 +863,11 @@ def _resolve_extends(path: Path, root: Path, chain: tuple[Path, ...]) -> dict[st
                 f"{path}: extends: {show(parent_ref)} leaves the scenario folder {root}; "
                 "give an absolute path to extend a file elsewhere"
             )
-    if parent in chain:
-        cycle = " -> ".join(p.name for p in (*chain, parent))
-        raise ScenarioError(f"{path}: extends: cycle {clip(cycle, 200)}")
     if not parent.is_file():
         raise ScenarioError(
             f"{path}: extends: {show(parent_ref)} not found (looked for {clip(str(parent), 200)})"
         )
-    try:
-        inherited = _resolve_extends(parent, root, (*chain, parent))
-    except ScenarioError as exc:
-        if str(exc).startswith("extends: "):  # a parent that is not a scenario: name who points at it
-            raise ScenarioError(f"{path}: {exc}") from None
-        raise
-    return _merge(inherited, data)
+    return parent
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -211,6 +211,11 @@ EXPECTED = {
     "scenario_folder.yaml": "is a folder",
     "scenario_horizon_huge_int.yaml": "integers must lie within 64 bits",
     "scenario_recursive_alias.yaml": "an alias refers to a list or mapping that contains it",
+    "scenario_extends_long_name.yaml": "is not a usable path (File name too long)",
+    "scenario_extends_nul.yaml": "is not a usable path (embedded null byte)",
+    "design_values_bool.yaml": "pressure.values[0]: Input should be a valid number (got True)",
+    "design_replications_true.yaml": "replications: a whole number is expected, not true/false",
+    "design_max_inf.yaml": "pressure.max: Input should be a finite number (got inf)",
 }
 
 
@@ -246,7 +251,8 @@ def test_hostile_scenario_is_refused(name, tmp_path):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_hostile_design_is_refused(name, empty):
     path = HOSTILE / name
-    assert_refused(drive("sweep", str(path), "--out", str(empty / "out"), cwd=empty), empty, str(path))
+    outcome = drive("sweep", str(path), "--out", str(empty / "out"), cwd=empty)
+    assert_refused(outcome, empty, str(path), EXPECTED.get(name, ""))
 
 
 @pytest.mark.slow
@@ -257,6 +263,13 @@ def test_hostile_landscape_is_refused(name, empty):
 
 
 # --------------------------------------------------------------------------- generated cases
+
+
+@pytest.mark.parametrize("command", ["check", "run", "sweep", "landscape", "viz"])
+def test_a_name_too_long_for_the_file_system_is_one_line(command, empty):
+    name = "n" * 3_000
+    line = assert_refused(drive(command, name, cwd=empty), empty, "(File name too long)")
+    assert len(line) < 400, line
 
 
 def test_a_50_mb_scenario_is_refused_unread(tmp_path, empty):
@@ -311,16 +324,21 @@ def test_extends_never_echoes_a_file_that_is_not_a_scenario(tmp_path, empty):
         "settings.ini": f"[auth]\npassword = {SECRET}\n",
         "notes.txt": f"{SECRET}: [unclosed\n",
         "duplicate.env": f"{SECRET}: 1\n{SECRET}: 2\n",
+        "duplicate.yaml": f"{SECRET}: 1\n{SECRET}: 2\n",  # a YAML error would quote the key
+        "tagged.yaml": f"token: !{SECRET} x\n",
     }
+    elsewhere, mine = tmp_path / "elsewhere", tmp_path / "mine"  # outside the scenario's folder tree
+    elsewhere.mkdir()
+    mine.mkdir()
     for name, text in files.items():
-        (tmp_path / name).write_text(text)
-        variant = tmp_path / f"extends_{name}.yaml"
-        variant.write_text(f"extends: {tmp_path / name}\nname: v\ndescription: v\n")
+        (elsewhere / name).write_text(text)
+        variant = mine / f"extends_{name}.yaml"
+        variant.write_text(f"extends: {elsewhere / name}\nname: v\ndescription: v\n")
         line = assert_refused(drive("check", str(variant), cwd=empty), empty, "is not a scenario file")
         assert SECRET not in line and "api_token" not in line, line
     # Named directly (not through extends:), a mapping with no scenario key is not echoed either.
     line = assert_refused(
-        drive("check", str(tmp_path / "secrets.yaml"), cwd=empty), empty, "is not a scenario file"
+        drive("check", str(elsewhere / "secrets.yaml"), cwd=empty), empty, "is not a scenario file"
     )
     assert SECRET not in line and "api_token" not in line
 
