@@ -157,7 +157,7 @@ def analyze(
                 )
     else:
         measures = [m for m in FIGURE_MEASURES if m in sweep.measures] or sweep.measures[:1]
-    written = OutputFiles(out, MARKER, kind="cohesion analyze", legacy=_legacy(root, out))
+    written = OutputFiles(out, MARKER, kind="cohesion analyze")
     lines = _header(sweep, root)
 
     values = sweep.runs[sweep.measures]
@@ -208,20 +208,6 @@ def analyze(
     written.add(path)
     written.finish()
     return list(written), report
-
-
-def _legacy(root: Path, out: Path) -> list[Path] | None:
-    """The files of an analysis written before ``.cohesion-analysis`` markers, in ``root/analysis``.
-
-    Only the store's own default folder is recognised, by its ``report.txt``; elsewhere
-    a folder without the marker is refused.
-    """
-    report = out / "report.txt"
-    if out != root / "analysis" or not report.is_file() or (out / MARKER).exists():
-        return None
-    if not report.read_text(errors="replace").startswith("Sweep "):
-        return None
-    return [*out.glob("*.png"), *out.glob("*.csv"), report]
 
 
 def _status(sweep: _Sweep) -> str:
@@ -356,7 +342,7 @@ def _complete(sweep: _Sweep, kind: str) -> str | None:
     if have < sweep.n_points:
         return (
             f"{kind}: not computed; {sweep.n_points - have} of {sweep.n_points} points have no "
-            "completed run (finish the sweep with --resume, or see failures.parquet)"
+            "completed run (finish the sweep by resuming it, or see failures.parquet)"
         )
     return None
 

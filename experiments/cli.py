@@ -91,6 +91,29 @@ def _in_flags(exc: RefusalError) -> ScenarioError:
     return ScenarioError(f"{exc.problem}; {remedy}") if remedy else exc
 
 
+def resume_command(args: argparse.Namespace, out: Path) -> str:
+    """The command line that finishes this sweep, as it ran.
+
+    Its design and store, ``--resume``, and the flags that let it run as it did: a design
+    above the default size needs ``--yes`` or ``--max-runs`` again; the workers, the
+    cluster and the chunk size are kept.
+    """
+    words = ["cohesion", "sweep", args.design, "--out", str(out), "--resume"]
+    if args.workers:
+        words += ["--workers", str(args.workers)]
+    if args.scheduler:
+        words += ["--scheduler", args.scheduler]
+    if args.chunk_size:
+        words += ["--chunk-size", str(args.chunk_size)]
+    if args.yes:
+        words.append("--yes")
+    elif args.max_runs:
+        words += ["--max-runs", str(args.max_runs)]
+    if args.quiet:
+        words.append("-q")
+    return shlex.join(words)
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from experiments.design import load_design
     from experiments.runner import DEFAULT_MAX_RUNS, StoreWriteError, WorkerLostError, sweep
@@ -100,7 +123,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise ScenarioError("--retry-failed needs --resume")
     design = load_design(args.design)
     out = args.out or Path("results") / "sweeps" / design.name
-    resume_hint = shlex.join(["cohesion", "sweep", args.design, "--out", str(out), "--resume"])
+    resume_hint = resume_command(args, out)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a batch system's kill: stop cleanly
     try:
         report = sweep(

@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from model.errors import ScenarioError
 from model.output import atomic_write, git_commit, versions
+from model.safe_yaml import clip
 
 try:
     import fcntl
@@ -302,6 +303,8 @@ class Store:
                 files that are not a sweep, or another process is writing it.
         """
         store = cls(Path(root), digest=digest)
+        if store.root.is_dir():
+            store._refuse_foreign()  # before the lock: nothing is added to someone else's folder
         store.root.mkdir(parents=True, exist_ok=True)
         store.lock()
         try:
@@ -311,24 +314,41 @@ class Store:
             raise
         return store
 
+    def _evidence(self) -> bool:
+        """Whether the folder holds the traces of a sweep's runs (a ledger or parts)."""
+        return (self.root / LEDGER).is_file() or self.folder("runs").is_dir()
+
+    def _refuse_foreign(self) -> None:
+        """Refuse a folder that holds files and no sweep (someone's manifest.json, other files).
+
+        Raises:
+            ScenarioError: the folder is not empty and is not a sweep store.
+        """
+        if self._evidence():
+            return
+        if self.manifest_path.exists():
+            _, problem = self._read_manifest()
+            if problem:
+                raise ScenarioError(
+                    f"{self.root}: holds a {MANIFEST} that {problem} and no sweep; "
+                    "choose a new or empty folder"
+                )
+            return
+        others = sorted(p.name for p in self.root.iterdir() if p.name != LOCK)
+        if others:
+            raise ScenarioError(
+                f"{self.root}: folder is not empty ({clip(others[0], 80)}, ...) and holds no sweep "
+                f"(no {MANIFEST}); choose a new or empty folder"
+            )
+
     def _open(self, design: dict[str, Any], sample_digest: str, *, resume: bool, retry_failed: bool) -> None:
         root, digest = self.root, self.digest
-        has_manifest = self.manifest_path.exists()
-        evidence = (root / LEDGER).is_file() or self.folder("runs").is_dir()
-        if not has_manifest and not evidence:
-            others = [p.name for p in root.iterdir() if p.name != LOCK]
-            if others:
-                raise ScenarioError(
-                    f"{root}: folder is not empty ({others[0]}, ...) and holds no sweep "
-                    f"(no {MANIFEST}); choose a new or empty folder"
-                )
+        self._refuse_foreign()  # again under the lock: the folder may have changed meanwhile
+        evidence = self._evidence()
+        if not self.manifest_path.exists() and not evidence:
             self._create(design, sample_digest)
             return
         manifest, problem = self._read_manifest()
-        if problem and not evidence:
-            raise ScenarioError(
-                f"{root}: holds a {MANIFEST} that {problem} and no sweep; choose a new or empty folder"
-            )
         if not resume:
             raise StoreExistsError(f"{root}: already holds a sweep", "resume it, or choose a new folder")
         if problem:
@@ -768,15 +788,13 @@ class OutputFiles(list[Path]):
         folder: where the files go.
         marker: the marker's file name (e.g. ``.cohesion-analysis``).
         kind: what writes there, for the marker and messages (e.g. ``cohesion analyze``).
-        legacy: files of an earlier version's output, accepted in place of a marker
-            (None: a folder without the marker is refused).
 
     Raises:
         ScenarioError: the folder holds files and not the marker (or a file that is
             not a folder).
     """
 
-    def __init__(self, folder: Path, marker: str, *, kind: str, legacy: list[Path] | None = None) -> None:
+    def __init__(self, folder: Path, marker: str, *, kind: str) -> None:
         super().__init__()
         self.folder, self.kind = Path(folder), kind
         self.marker = self.folder / marker
@@ -786,8 +804,6 @@ class OutputFiles(list[Path]):
         if self.folder.is_dir() and any(self.folder.iterdir()):
             if self.marker.is_file():
                 self.previous = set(self._listed())
-            elif legacy is not None:
-                self.previous = {p.name for p in legacy}
             else:
                 raise ScenarioError(
                     f"{self.folder}: folder is not empty and holds no earlier output of {kind} "

@@ -21,6 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from model.errors import ScenarioError
+from model.safe_yaml import show
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -31,6 +32,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, not usage text plus a line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        from model.safe_yaml import clip_path
+
+        # argparse quotes the bad value (a 5,000-digit --seed): keep its start and its end.
+        message = " ".join(clip_path(message, 300).split())
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -39,9 +44,9 @@ def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{show(text)} is not a whole number") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; allowed 0 or more")
+        raise argparse.ArgumentTypeError(f"{show(value)} is negative; allowed 0 or more")
     return value
 
 
@@ -181,12 +186,15 @@ def _list(_: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from model.output import atomic_write
     from model.scenario import json_schema
 
-    text = json.dumps(json_schema(), indent=2) + "\n"
+    schema = json_schema()
+    text = json.dumps(schema, indent=2) + "\n"
     if args.out:
+        _refuse_foreign_schema(args.out, schema["title"])
         try:
-            args.out.write_text(text)
+            atomic_write(args.out, lambda tmp: tmp.write_text(text))
         except OSError as exc:
             raise _cannot_write(args.out, exc, "--out") from None
         print(f"wrote {args.out}")
@@ -195,13 +203,33 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_foreign_schema(path: Path, title: str) -> None:
+    """Refuse to replace a file that is not an earlier ``cohesion schema`` output.
+
+    Raises:
+        ScenarioError: ``path`` is a folder, or a file that is not a scenario schema.
+    """
+    if path.is_dir():
+        raise ScenarioError(f"--out {path}: is a folder; give a file name for the schema")
+    if not path.exists():
+        return
+    try:
+        from model.safe_yaml import MAX_BYTES
+
+        ours = json.loads(path.read_bytes()[:MAX_BYTES]).get("title") == title
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise ScenarioError(
+            f"--out {path}: already exists and is not a scenario schema written by cohesion schema; "
+            "give a new file name (it is never replaced)"
+        )
+
+
 def _landscape(args: argparse.Namespace) -> int:
     from model.landscape import load_landscape, minima, minima_as_json
 
-    try:
-        names, sizes, propensity = load_landscape(args.file)
-    except ValueError as exc:  # the file's problems, each named with the file
-        raise ScenarioError(str(exc)) from None
+    names, sizes, propensity = load_landscape(args.file)  # a ScenarioError names the file's problem
     found = minima(sizes, propensity)
     if args.json:
         print(json.dumps(minima_as_json(names, found), indent=2))

@@ -59,7 +59,8 @@ from typing import Any
 
 import numpy as np
 
-from model.safe_yaml import MAX_BYTES, load_yaml, show
+from model.errors import ScenarioError
+from model.safe_yaml import MAX_BYTES, clip_path, load_yaml, show
 
 __all__ = [
     "Configuration",
@@ -530,15 +531,15 @@ def load_landscape(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
         and float array ``(n, n)``.
 
     Raises:
-        ValueError: With a one-line message starting with the file path and
+        ScenarioError: (a ValueError) with a one-line message starting with the file path and
             naming the offending field, for a missing or unreadable file,
             invalid YAML, wrong structure, unknown keys, bad names, sizes or
             propensity entries, wrong shape or an asymmetric matrix.
     """
-    where = str(path)
+    where = clip_path(path)
 
-    def fail(msg: str) -> ValueError:
-        return ValueError(f"{where}: {msg}")
+    def fail(msg: str) -> ScenarioError:
+        return ScenarioError(f"{where}: {msg}")
 
     data = load_yaml(Path(path), max_bytes=MAX_BYTES, max_nodes=MAX_NODES, what="a landscape file")
 

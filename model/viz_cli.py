@@ -31,6 +31,7 @@ from importlib import metadata, util
 from pathlib import Path
 
 from model.errors import ScenarioError
+from model.safe_yaml import show
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -71,9 +72,9 @@ def _port(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+        raise argparse.ArgumentTypeError(f"{show(text)} is not a port number") from None
     if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port {value} is out of range; allowed 1 to 65535")
+        raise argparse.ArgumentTypeError(f"port {show(value)} is out of range; allowed 1 to 65535")
     return value
 
 

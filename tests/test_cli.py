@@ -152,3 +152,42 @@ def test_asymmetric_landscape_is_one_line(tmp_path):
     bad = tmp_path / "land.yaml"
     bad.write_text("actors: [{name: A, size: 1}, {name: B, size: 1}]\npropensity: [[0, 1], [-1, 0]]\n")
     assert_one_line_error(cohesion("landscape", str(bad)), "symmetric")
+
+
+def test_schema_out_replaces_its_own_file_and_refuses_anyone_elses(tmp_path):
+    mine = tmp_path / "scenario.schema.json"
+    assert cohesion("schema", "--out", str(mine)).returncode == 0
+    first = mine.read_text()
+    mine.write_text(first.replace('"type": "object"', '"type": "object", "x": 1', 1))
+    assert cohesion("schema", "--out", str(mine)).returncode == 0  # an earlier output: replaced
+    assert mine.read_text() == first
+    for text in ('{"title": "my own notes"}', "not json at all", "[1, 2]"):
+        theirs = tmp_path / "theirs.json"
+        theirs.write_text(text)
+        refused = cohesion("schema", "--out", str(theirs))
+        assert_one_line_error(refused, "is not a scenario schema written by cohesion schema")
+        assert theirs.read_text() == text
+    assert_one_line_error(cohesion("schema", "--out", str(tmp_path)), "is a folder")
+
+
+BUG = """
+import sys
+import model.landscape
+
+def broken(*args, **kwargs):
+    raise ValueError("a bug in the search")
+
+model.landscape.minima = broken
+from model.cli import main
+sys.exit(main(["landscape", sys.argv[1]]))
+"""
+
+
+def test_a_bug_is_a_traceback_and_exit_1_not_a_user_error():
+    """Only the project's own error type is a user error (exit 2); a ValueError from a bug is not."""
+    example = ROOT / "tests" / "data" / "landscape_example.yaml"
+    done = subprocess.run(
+        [sys.executable, "-c", BUG, str(example)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "a bug in the search" in done.stderr

@@ -297,8 +297,21 @@ def test_a_folder_with_someone_elses_manifest_is_not_taken_for_a_store(tiny, tmp
         refused = cohesion("sweep", str(path), "--out", str(out), "-q", *extra)
         assert refused.returncode == 2
         assert "holds a manifest.json that" in one_line(refused.stderr)
-    assert sorted(p.name for p in out.iterdir()) == [".lock", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]  # not even a lock file
     assert (out / "manifest.json").read_text() == '{"mine": true}'
+
+
+def test_a_folder_of_other_files_is_refused_and_left_as_it_was(tiny, tmp_path):
+    path, _ = tiny
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    for extra in ((), ("--resume",)):
+        refused = cohesion("sweep", str(path), "--out", str(out), "-q", *extra)
+        assert refused.returncode == 2
+        assert "folder is not empty (notes.txt, ...) and holds no sweep" in one_line(refused.stderr)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 # --------------------------------------------------------------------------- a full disk
@@ -348,13 +361,35 @@ def test_a_full_disk_stops_in_one_line_with_the_resume_hint(tiny, tmp_path, mani
     assert full.returncode == 1
     message = one_line(full.stderr)
     assert "No space left on device" in message and "free some space" in message
-    assert f"cohesion sweep {path} --out {out} --resume" in message
+    assert f"cohesion sweep {path} --out {out} --resume --workers 1 --chunk-size 2 -q" in message
     assert json.loads((out / "manifest.json").read_text())["status"] == status
     assert 0 < len(Store(out).done_ids()) < TINY_RUNS
     done = resume(path, out)
     assert done.returncode == 0, done.stderr
     assert_same_tables(reference, out)
     assert_every_run_once(out)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--yes"], ["--max-runs", "5"], ["--workers", "2", "--chunk-size", "3", "-q"],
+     ["--scheduler", "tcp://127.0.0.1:8786"]],
+)  # fmt: skip
+def test_the_resume_hint_runs_the_sweep_as_it_ran(flags, tmp_path):
+    """The printed command parses to the same sweep, with --resume (a big design keeps --yes)."""
+    import argparse
+    import shlex
+
+    from experiments.cli import register_sweep, resume_command
+
+    parser = argparse.ArgumentParser()
+    register_sweep(parser.add_subparsers())
+    given = parser.parse_args(["sweep", "my design.yaml", "--out", str(tmp_path / "s"), *flags])
+    hint = shlex.split(resume_command(given, tmp_path / "s"))
+    assert hint[:2] == ["cohesion", "sweep"]
+    again = parser.parse_args(hint[1:])
+    assert again.resume and not given.resume
+    assert {**vars(again), "resume": False} == vars(given)
 
 
 # --------------------------------------------------------------------------- design size

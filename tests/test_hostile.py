@@ -265,6 +265,17 @@ def test_hostile_landscape_is_refused(name, empty):
 # --------------------------------------------------------------------------- generated cases
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("run", "baseline", "--seed", "5" * 5_000), ("run", "baseline", "--steps", "-" + "9" * 4_000),
+     ("viz", "--port", "8" * 5_000), ("sweep", "pressure_vs_engagement", "--workers", "x" * 5_000),
+     ("run", "baseline", "--unknown-flag-" + "z" * 5_000)],
+)  # fmt: skip
+def test_a_huge_command_line_value_is_echoed_short(args, empty):
+    line = assert_refused(drive(*args, cwd=empty), empty, "(see cohesion")
+    assert len(line) < 400, line
+
+
 @pytest.mark.parametrize("command", ["check", "run", "sweep", "landscape", "viz"])
 def test_a_name_too_long_for_the_file_system_is_one_line(command, empty):
     name = "n" * 3_000
