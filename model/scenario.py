@@ -85,8 +85,8 @@ def _not_bool(value: Any) -> Any:
 
 #: A number: an int or a float, never a boolean or a string (pydantic strict mode).
 Number = Annotated[float, Strict()]
-#: A whole number, never a boolean.
-Whole = Annotated[int, BeforeValidator(_not_bool)]
+#: A whole number, never a boolean, a float or a quoted number.
+Whole = Annotated[int, BeforeValidator(_not_bool), Strict()]
 #: A number in [0, 1].
 Unit = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 

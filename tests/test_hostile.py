@@ -215,6 +215,8 @@ EXPECTED = {
     "scenario_extends_nul.yaml": "is not a usable path (embedded null byte)",
     "design_values_bool.yaml": "pressure.values[0]: Input should be a valid number (got True)",
     "design_replications_true.yaml": "replications: a whole number is expected, not true/false",
+    "scenario_horizon_quoted.yaml": "horizon: Input should be a valid integer (got '40')",
+    "design_replications_quoted.yaml": "replications: Input should be a valid integer (got '3')",
     "design_max_inf.yaml": "pressure.max: Input should be a finite number (got inf)",
 }
 
