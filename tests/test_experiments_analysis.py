@@ -127,7 +127,7 @@ def test_sensitivity_indices_wait_for_a_complete_store(sobol, tmp_path):
     shutil.copytree(sobol, partial)
     next((partial / "runs").glob("part-*")).unlink()
     _, report = analyze(partial)
-    assert "Sobol indices: not computed" in report and "--resume" in report
+    assert "Sobol indices: not computed" in report and "finish the sweep by resuming it" in report
     assert not (partial / "analysis" / "sobol_indices.csv").exists()
 
 
