@@ -39,6 +39,7 @@ import pandas as pd
 
 from experiments.store import DamagedStoreError, OutputFiles, Store, as_path, atomic_write, manifest_problem
 from model.errors import ScenarioError
+from model.extras import require
 from model.output import POLE_COLOURS
 
 #: Measures drawn by default (tables cover every stored measure).
@@ -157,6 +158,8 @@ def analyze(
                 )
     else:
         measures = [m for m in FIGURE_MEASURES if m in sweep.measures] or sweep.measures[:1]
+    if sweep.method in ("sobol", "morris"):  # before any file is written
+        require("SALib", "experiments", f"the {sweep.method} analysis")
     written = OutputFiles(out, MARKER, kind="cohesion analyze")
     lines = _header(sweep, root)
 
@@ -356,7 +359,7 @@ def _analysis_seed(sweep: _Sweep) -> int:
 
 
 def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
-    from SALib.analyze import sobol
+    sobol = require("SALib.analyze.sobol", "experiments", "the Sobol analysis")
 
     missing = _complete(sweep, "Sobol indices")
     if missing:
@@ -435,7 +438,7 @@ def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) 
 
 
 def _morris(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
-    from SALib.analyze import morris
+    morris = require("SALib.analyze.morris", "experiments", "the Morris analysis")
 
     missing = _complete(sweep, "Morris indices")
     if missing:

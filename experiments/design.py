@@ -43,6 +43,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from model.errors import ScenarioError
+from model.extras import require
 from model.model import MODEL_FIELDS
 from model.scenario import (
     Number,
@@ -444,12 +445,10 @@ class ResolvedDesign:
         if sampler.method == "grid":
             points = np.array(list(itertools.product(*(f.values for f in self.factors))), float)
         elif sampler.method == "latin":
-            from SALib.sample import latin
-
+            latin = require("SALib.sample.latin", "experiments", "the latin sampler")
             points = latin.sample(self.problem(), sampler.n, seed=self.sampler_seed())
         elif sampler.method == "sobol":
-            from SALib.sample import sobol
-
+            sobol = require("SALib.sample.sobol", "experiments", "the sobol sampler")
             points = sobol.sample(
                 self.problem(),
                 sampler.n,
@@ -458,8 +457,7 @@ class ResolvedDesign:
                 seed=self.sampler_seed(),
             )
         else:
-            from SALib.sample import morris
-
+            morris = require("SALib.sample.morris", "experiments", "the morris sampler")
             points = morris.sample(
                 self.problem(),
                 sampler.trajectories,

@@ -39,6 +39,7 @@ import pandas as pd
 
 from experiments.store import RefusalError, as_path
 from model.errors import ScenarioError
+from model.extras import require
 from model.model import AllianceModel
 from model.scenario import Scenario
 from model.simulate import Results, simulate
@@ -473,15 +474,9 @@ class DaskBackend:
 
     def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
         address = check_scheduler(address)
+        distributed = require("distributed", "experiments", "running on a Dask scheduler")
         try:
-            from distributed import Client
-        except ImportError as exc:
-            raise ScenarioError(
-                f"scheduler: running on Dask needs dask.distributed ({exc.name} is not installed); "
-                "pip install -e '.[experiments]'"
-            ) from None
-        try:
-            self.client = Client(address, timeout=timeout, set_as_default=False)
+            self.client = distributed.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ScenarioError(
                 f"scheduler {address}: cannot reach a Dask scheduler there within {timeout:g} s "

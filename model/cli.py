@@ -21,6 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from model.errors import ScenarioError
+from model.extras import install_hint
 from model.safe_yaml import show
 
 EXIT_USAGE = 2
@@ -130,13 +131,15 @@ def plugins() -> list[tuple[str, Callable]]:
 
 
 def _unavailable(name: str, exc: ImportError) -> Callable:
+    extra = "viz" if name == "viz" else "experiments"
+
     def register(sub) -> Callable[[argparse.Namespace], int]:
-        sub.add_parser(name, help=f"(unavailable: {exc.name or exc} is not installed)")
+        parser = sub.add_parser(name, help=f"(unavailable: {exc.name or exc} is not installed)")
+        parser.set_defaults(unavailable=True)  # takes any arguments: main says what is missing
 
         def handler(_: argparse.Namespace) -> int:
             raise ScenarioError(
-                f"'cohesion {name}' needs {exc.name or exc}; install the project with "
-                "'make setup' (or pip install -e '.[experiments]')"
+                f"'cohesion {name}' needs {exc.name or exc}, which is not installed; {install_hint(extra)}"
             )
 
         return handler
@@ -252,7 +255,10 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cohesion`` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)  # as parse_args does, but an unavailable
+    if unknown and not getattr(args, "unavailable", False):  # command's arguments are its own
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
     try:
         status = handler(args)

@@ -22,8 +22,10 @@ without the ``viz`` extra installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -31,6 +33,7 @@ from importlib import metadata, util
 from pathlib import Path
 
 from model.errors import ScenarioError
+from model.extras import install_hint
 from model.safe_yaml import show
 
 DEFAULT_HOST = "127.0.0.1"
@@ -39,7 +42,7 @@ APP_MODULE = "model.app"
 SCENARIO_ENV = "COHESION_VIZ_SCENARIO"  # the same name as model.app.SCENARIO_ENV
 #: Where Solara would fetch a file missing from the local assets: a closed loopback port.
 NO_CDN = "http://127.0.0.1:9/no-cdn-offline/"
-INSTALL_HINT = "install the view with: pip install -e '.[viz]'"
+INSTALL_HINT = "install the view with: " + install_hint("viz")
 
 
 def register(subparsers: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
@@ -97,11 +100,50 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     process = subprocess.Popen(command, env=env)
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
     try:
         return process.wait()
     except KeyboardInterrupt:
+        return stop_server(process, signal.SIGINT)
+    except _Stop as stop:
+        return stop_server(process, stop.signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+#: Signals that stop the view: each is passed on to the server, which must not outlive us.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+#: How long the server gets to stop after the signal before it is killed.
+STOP_GRACE = 10.0
+
+
+class _Stop(Exception):  # noqa: N818 (a request to stop, not an error)
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop(signum)
+
+
+def stop_server(process: subprocess.Popen, signum: int, grace: float | None = None) -> int:
+    """Stop the server with ``signum`` (killed after ``grace``, default :data:`STOP_GRACE`, seconds).
+
+    Returns 0: stopping is how a session of the view ends.
+
+    Ctrl+C in a terminal reaches the server too (one process group), but ``kill``
+    of ``cohesion viz`` or a closed terminal reaches only this process, so the
+    signal is passed on: the server never stays behind holding the port.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signum)
+    try:
+        process.wait(timeout=STOP_GRACE if grace is None else grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
         process.wait()
-        return 0
+    return 0
 
 
 def _url_host(host: str) -> str:

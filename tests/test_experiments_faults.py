@@ -653,3 +653,76 @@ def test_a_killed_sweep_leaves_no_lock_held(tmp_path):
     done = resume(slow, out)
     assert done.returncode == 0, done.stderr
     assert_every_run_once(out, 240)
+
+
+# --------------------------------------------------------------------------- optional packages
+
+WITHOUT = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # an import of it now fails as if it were not installed
+from model.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+MORRIS = {
+    "name": "tiny_morris",
+    "description": "Two factors screened with two trajectories.",
+    "scenario": "baseline",
+    "sampler": {"method": "morris", "trajectories": 2, "levels": 4},
+    "factors": {
+        "powers.russia.pressure": {"min": 0.2, "max": 0.8},
+        "states.KAZ.hedging": {"min": 0.2, "max": 0.8},
+    },
+    "replications": 1,
+    "quarters": 2,
+    "seed": 3,
+}
+
+
+def without(modules: str, *args: str) -> subprocess.CompletedProcess:
+    """``cohesion ARGS`` in a process where ``modules`` cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT, modules, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_sampler_without_salib_is_one_line_naming_the_extra_and_writes_nothing(tmp_path):
+    path = write_design(tmp_path, MORRIS)
+    done = without("SALib", "sweep", str(path), "--out", str(tmp_path / "store"), "-q")
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert "SALib" in line and "alliance-cohesion[experiments]" in line
+    assert not (tmp_path / "store").exists()
+
+
+def test_an_analysis_without_salib_is_one_line_and_writes_nothing(tmp_path):
+    path = write_design(tmp_path, MORRIS)
+    sweep(path, tmp_path / "store", workers=1, progress=False)
+    done = without("SALib", "analyze", str(tmp_path / "store"), "--out", str(tmp_path / "analysis"))
+    assert done.returncode == 2
+    assert "alliance-cohesion[experiments]" in one_line(done.stderr)
+    assert not (tmp_path / "analysis").exists()
+
+
+def test_a_cluster_without_dask_is_one_line_naming_the_extra(tiny, tmp_path):
+    path, _ = tiny
+    done = without(
+        "distributed",
+        "sweep",
+        str(path),
+        "--out",
+        str(tmp_path / "s"),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+        "-q",
+    )
+    assert done.returncode == 2
+    assert "alliance-cohesion[experiments]" in one_line(done.stderr)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_missing_experiments_layer_is_one_line(tmp_path):
+    done = without("experiments.cli", "sweep", "--out", str(tmp_path / "s"), "pressure_vs_engagement")
+    assert done.returncode == 2
+    assert "alliance-cohesion[experiments]" in one_line(done.stderr)

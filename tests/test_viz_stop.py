@@ -1,0 +1,99 @@
+"""Stopping ``cohesion viz`` stops its server: ``kill`` or a closed terminal (SIGTERM,
+SIGHUP) reach only the command, which passes the signal on, so no server stays behind
+holding the port. The server is stood in for by a process that prints its pid and sleeps,
+so this runs without the view's packages."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+VIEW = """
+import argparse, sys
+from model import viz_cli
+viz_cli.check_installation = lambda: None
+viz_cli.server_command = lambda **_: [sys.executable, "-c", sys.argv[1]]
+parser = argparse.ArgumentParser()
+handler = viz_cli.register(parser.add_subparsers(dest="command"))
+sys.exit(handler(parser.parse_args(["viz", "baseline"])))
+"""
+
+SERVER = """
+import os, time
+print(os.getpid(), flush=True)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:  # as a server does on Ctrl+C: stop quietly
+    pass
+"""
+STUBBORN = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + SERVER
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited: only its parent's wait is due
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_view(server: str) -> tuple[subprocess.Popen, int]:
+    view = subprocess.Popen(
+        [sys.executable, "-c", VIEW, server],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so a test's signal reaches the view alone, as `kill PID` does
+    )
+    assert view.stdout.readline().startswith("cohesion viz: baseline at http://127.0.0.1:")
+    return view, int(view.stdout.readline())
+
+
+def wait_gone(pid: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_to_the_view_stops_its_server(signum):
+    view, server = start_view(SERVER)
+    try:
+        assert alive(server)
+        view.send_signal(signum)
+        assert view.wait(timeout=20) == 0
+        assert wait_gone(server), "the server outlived cohesion viz"
+        assert "Traceback" not in view.stderr.read()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(view.pid, signal.SIGKILL)
+
+
+def test_a_server_that_ignores_the_signal_is_killed_after_the_grace():
+    impatient = VIEW.replace("viz_cli.check", "viz_cli.STOP_GRACE = 0.5\nviz_cli.check")
+    view = subprocess.Popen(
+        [sys.executable, "-c", impatient, STUBBORN],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        view.stdout.readline()
+        server = int(view.stdout.readline())
+        view.terminate()
+        assert view.wait(timeout=20) == 0
+        assert wait_gone(server)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(view.pid, signal.SIGKILL)
