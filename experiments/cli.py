@@ -211,6 +211,70 @@ def _analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- designs
+
+
+def register_designs(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion designs`` and return its handler."""
+    subparsers.add_parser(
+        "designs",
+        help="list the built-in experiment designs",
+        description="The built-in designs 'cohesion sweep NAME' runs: name, runs, sampler and "
+        "what each asks.",
+    )
+    return _designs
+
+
+def _designs(_: argparse.Namespace) -> int:
+    from experiments.design import available_designs, load_design
+
+    for path in available_designs():
+        try:
+            design = load_design(path)
+            print(
+                f"{design.name:<26} {design.n_runs:>7,} runs  {design.method:<6}  {design.design.description}"
+            )
+        except ScenarioError as exc:
+            print(f"{path.stem:<26} INVALID: {exc}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- rerun
+
+
+def register_rerun(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion rerun STORE RUN_ID`` and return its handler."""
+    parser = subparsers.add_parser(
+        "rerun",
+        help="run one stored run of a sweep again, alone, with every table",
+        description="Rebuild one run of a sweep store from its manifest, factor values and seed, "
+        "run it through the model, and write its full tables as 'cohesion run' does. Its "
+        "end-of-run measures equal the run's stored row.",
+    )
+    parser.add_argument("store", type=Path, help="the sweep's folder (its --out)")
+    parser.add_argument("run_id", type=non_negative_int, help="the run's run_id in the store")
+    parser.add_argument("--out", type=Path, help="where to write (default results/<STORE>_run<RUN_ID>/)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print the table")
+    return _rerun
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from experiments.runner import rerun
+    from model.cli import cannot_write
+    from model.output import summary_table, write_results
+
+    results = rerun(args.store, args.run_id)
+    out = args.out or Path("results") / f"{args.store.resolve().name}_run{args.run_id}"
+    try:
+        written = write_results(results, out)
+    except OSError as exc:
+        raise cannot_write(out, exc, "--out" if args.out else None) from None
+    if not args.quiet:
+        print(summary_table(results))
+    print(f"wrote {len(written)} files to {out}/ ({', '.join(p.name for p in written)})")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- compare
 
 

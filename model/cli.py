@@ -69,7 +69,7 @@ def quarters(text: str) -> int:
     return value
 
 
-def _cannot_write(path: Path, exc: OSError, flag: str | None) -> ScenarioError:
+def cannot_write(path: Path, exc: OSError, flag: str | None) -> ScenarioError:
     """A one-line error for an output path the user chose (or the default one)."""
     reason = exc.strerror or exc.__class__.__name__
     if flag:
@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         written = write_results(results, out)
     except OSError as exc:
-        raise _cannot_write(out, exc, "--out" if args.out else None) from None
+        raise cannot_write(out, exc, "--out" if args.out else None) from None
     if not args.quiet:
         print(summary_table(results))
     print(f"wrote {len(written)} files to {out}/ ({', '.join(p.name for p in written)})")
@@ -199,7 +199,7 @@ def _schema(args: argparse.Namespace) -> int:
         try:
             atomic_write(args.out, lambda tmp: tmp.write_text(text))
         except OSError as exc:
-            raise _cannot_write(args.out, exc, "--out") from None
+            raise cannot_write(args.out, exc, "--out") from None
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)

@@ -128,6 +128,44 @@ def test_any_stored_run_can_be_rerun_alone(reference):
     assert len(again.states)  # all tables, not only the end-of-run row
 
 
+def test_cohesion_rerun_writes_the_full_tables_of_a_stored_run(reference, tmp_path):
+    _, out = reference
+    row = tables(out)["runs"].iloc[13]
+    done = cohesion("rerun", str(out), "13", "--out", str(tmp_path / "r"), "-q")
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout
+    last = pd.read_parquet(tmp_path / "r" / "model.parquet").iloc[-1]
+    stored = [m for m in load_design_measures(out) if m in last.index]
+    assert len(stored) >= 4
+    for name in stored:
+        assert last[name] == row[name], name
+    states = pd.read_parquet(tmp_path / "r" / "states.parquet")
+    assert states["step"].nunique() == len(pd.read_parquet(tmp_path / "r" / "model.parquet"))
+
+
+def load_design_measures(out: Path) -> list[str]:
+    return json.loads((out / "manifest.json").read_text())["design"]["outputs"]["measures"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(["13000"], "run 13000 is not stored"), (["-1"], "-1"), (["x"], "'x'")],
+)
+def test_cohesion_rerun_of_a_run_not_stored_is_one_line(reference, tmp_path, args, fragment):
+    _, out = reference
+    done = cohesion("rerun", str(out), *args, "--out", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert fragment in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_cohesion_rerun_of_a_folder_that_is_not_a_store_is_one_line(tmp_path):
+    done = cohesion("rerun", str(tmp_path), "0", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "r").exists()
+
+
 # --------------------------------------------------------------------------- executors
 
 
@@ -500,3 +538,16 @@ def test_chunks_are_contiguous_run_ids_with_their_points():
     assert chunks[0].point_ids.tolist() == [0, 0, 0, 1]
     assert chunks[1].replications.tolist() == [2, 2]
     assert chunks[1].values[:, 0].tolist() == [0.2, 0.3]
+
+
+def test_cohesion_designs_lists_each_built_in_design_with_its_size():
+    from experiments.design import available_designs
+
+    done = cohesion("designs")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    paths = available_designs()
+    assert len(lines) == len(paths) >= 3
+    for path, line in zip(paths, lines, strict=True):
+        design = load_design(path)
+        assert line.split()[:3] == [design.name, f"{design.n_runs:,}", "runs"]

@@ -214,6 +214,9 @@ def test_list_run_extend_validate_and_sweep_from_an_installed_wheel(stranger):
     store = json.loads((stranger.folder / "sweep" / "manifest.json").read_text())
     assert store["design"]["name"] == "pressure_vs_engagement"
     assert any((stranger.folder / "figures").glob("*.png"))
+    assert "pressure_vs_engagement" in stranger("cohesion", "designs").stdout
+    stranger("cohesion", "rerun", "sweep", "5", "--out", "run5", "-q")
+    assert (stranger.folder / "run5" / "states.parquet").stat().st_size > 0
 
 
 def test_a_run_outside_a_checkout_records_no_commit(tmp_path):
