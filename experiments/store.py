@@ -775,14 +775,28 @@ def _range_problem(name: str, ids: np.ndarray, n_runs: int) -> str | None:
     return None
 
 
+#: The largest marker file read (a marker lists a few dozen names).
+MARKER_LIMIT = 1 << 20
+
+
+def _plain_name(name: str) -> bool:
+    """A file name inside one folder: not empty, no separator, not ``.`` or ``..``, no NUL."""
+    return (
+        bool(name) and "/" not in name and "\\" not in name and "\0" not in name and name not in (".", "..")
+    )
+
+
 class OutputFiles(list[Path]):
     """The files a command writes into a folder, which it never shares with others' files.
 
     A folder is the command's own when it is empty, or when it holds the command's
-    marker (a hidden JSON file listing the files the command wrote there before).
-    Writing again into its own folder replaces only the files it wrote: each name is
-    claimed (and entered in the marker) before it is written, and the files of the
-    previous output that are not written again are removed at the end.
+    marker (a hidden JSON file listing the files the command wrote there, each with
+    its SHA-256). Writing again into its own folder replaces only the files it wrote:
+    each name is claimed (and entered in the marker) before it is written, and the
+    files of the previous output that are not written again are removed at the end.
+    A listed file whose bytes are no longer those recorded (edited since, or listed
+    by a marker the command did not write) is never replaced nor removed: it is not
+    the command's any more.
 
     Args:
         folder: where the files go.
@@ -791,64 +805,105 @@ class OutputFiles(list[Path]):
 
     Raises:
         ScenarioError: the folder holds files and not the marker (or a file that is
-            not a folder).
+            not a folder), or the marker cannot be read.
     """
 
     def __init__(self, folder: Path, marker: str, *, kind: str) -> None:
         super().__init__()
         self.folder, self.kind = Path(folder), kind
         self.marker = self.folder / marker
-        self.previous: set[str] = set()
+        #: The previous output's files: name -> SHA-256 (None: claimed, never finished).
+        self.previous: dict[str, str | None] = {}
+        self.sums: dict[str, str] = {}
         if self.folder.exists() and not self.folder.is_dir():
             raise ScenarioError(f"{self.folder}: is a file, not a folder; give a new or empty folder")
-        if self.folder.is_dir() and any(self.folder.iterdir()):
-            if self.marker.is_file():
-                self.previous = set(self._listed())
-            else:
-                raise ScenarioError(
-                    f"{self.folder}: folder is not empty and holds no earlier output of {kind} "
-                    f"(no {marker} list of the files it wrote); give a new or empty folder"
-                )
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def _listed(self) -> list[str]:
         try:
+            if self.folder.is_dir() and any(self.folder.iterdir()):
+                if self.marker.is_file():
+                    self.previous = self._listed()
+                else:
+                    raise ScenarioError(
+                        f"{self.folder}: folder is not empty and holds no earlier output of {kind} "
+                        f"(no {marker} list of the files it wrote); give a new or empty folder"
+                    )
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScenarioError(
+                f"{self.folder}: cannot write there ({exc.strerror or exc.__class__.__name__}); "
+                "give a folder you can write to"
+            ) from None
+
+    def _listed(self) -> dict[str, str | None]:
+        try:
+            if self.marker.stat().st_size > MARKER_LIMIT:
+                raise ValueError("too large")
             data = json.loads(self.marker.read_text())
-            return [str(name) for name in data["files"] if "/" not in str(name)]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            files = data["files"]
+            if isinstance(files, list):  # a marker of version 0.1 (names only): replaced, never removed
+                files = dict.fromkeys(files)
+            if not isinstance(files, dict):
+                raise TypeError("files is not a mapping of names to checksums")
+            return {
+                str(name): (str(digest) if digest is not None else None)
+                for name, digest in files.items()
+                if _plain_name(str(name)) and name != self.marker.name
+            }
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ScenarioError(
                 f"{self.marker}: cannot be read ({exc.__class__.__name__}); give a new or empty folder"
             ) from None
 
-    def _write_marker(self, names: set[str]) -> None:
-        text = json.dumps({"kind": self.kind, "written": _now(), "files": sorted(names)}, indent=1)
+    def _still_ours(self, name: str) -> bool:
+        """Whether a previous output's file holds the bytes the marker recorded."""
+        path = self.folder / name
+        recorded = self.previous.get(name, "")
+        if recorded is None:  # claimed and cut short: only the command's own name may replace it
+            return True
+        try:
+            return path.is_file() and not path.is_symlink() and sha256(path) == recorded
+        except OSError:
+            return False
+
+    def _write_marker(self, files: dict[str, str | None]) -> None:
+        text = json.dumps(
+            {"kind": self.kind, "written": _now(), "files": dict(sorted(files.items()))}, indent=1
+        )
         atomic_write(self.marker, lambda tmp: tmp.write_text(text + "\n"))
+
+    def _current(self) -> dict[str, str | None]:
+        return {p.name: self.sums.get(p.name) for p in self}
 
     def claim(self, path: Path) -> Path:
         """Enter a file in the marker before it is written.
 
         Raises:
-            ScenarioError: a file of that name is there and was not written by the command.
+            ScenarioError: a file of that name is there and was not written by the
+                command (or was changed since it was).
         """
         path = Path(path)
         if path.parent != self.folder:
             raise ScenarioError(f"{path}: outside {self.folder}")
-        if path.exists() and path.name not in self.previous and path not in self:
+        ours = path in self or (path.name in self.previous and self._still_ours(path.name))
+        if (path.exists() or path.is_symlink()) and not ours:
             raise ScenarioError(
-                f"{path}: was not written by {self.kind}; move it away or give a new or empty folder"
+                f"{path}: was not written by {self.kind} (or was changed since); "
+                "move it away or give a new or empty folder"
             )
-        self._write_marker(self.previous | {p.name for p in self} | {path.name})
+        kept = {n: d for n, d in self.previous.items() if n != path.name}
+        self._write_marker(kept | self._current() | {path.name: None})
         return path
 
     def add(self, path: Path) -> None:
-        """Count a claimed file as written."""
+        """Count a claimed file as written (its checksum enters the marker at :meth:`finish`)."""
         if path not in self:
             self.append(path)
+        self.sums[path.name] = sha256(path)
 
     def finish(self) -> None:
         """Remove the previous output's files not written again; list only this output's."""
         current = {p.name for p in self}
-        for name in sorted(self.previous - current):
-            (self.folder / name).unlink(missing_ok=True)
-        self.previous = set()
-        self._write_marker(current)
+        for name in sorted(set(self.previous) - current):
+            if self.previous[name] is not None and self._still_ours(name):
+                (self.folder / name).unlink(missing_ok=True)
+        self.previous = {}
+        self._write_marker(self._current())

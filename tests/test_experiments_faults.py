@@ -518,9 +518,33 @@ def test_analyze_again_replaces_only_its_own_files(tiny, tmp_path):
         p.name for p in second
     )
     (out / "my_notes.csv").unlink()
+    (out / "summary.csv").write_text("mine now")  # listed, but edited since: no longer the analysis's
+    with pytest.raises(ScenarioError, match="summary.csv: was not written by cohesion analyze"):
+        analyze(store, out=out)
+    assert (out / "summary.csv").read_text() == "mine now"
     (out / "summary.csv").unlink()
-    (out / "summary.csv").write_text("mine now")  # listed, so still the analysis's to replace
     analyze(store, out=out)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["notes.txt", ""],  # the names-only marker of 0.1, and an empty name
+        {"notes.txt": "0" * 64, "..": None, "a/b": None},  # a checksum that is not the file's
+    ],
+)
+def test_a_forged_marker_deletes_or_replaces_nothing(tiny, tmp_path, files):
+    _, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    out = tmp_path / "analysis"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / ".cohesion-analysis").write_text(json.dumps({"files": files}))
+    done = cohesion("analyze", str(store), "--out", str(out), "-q")
+    assert done.returncode == 0, done.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    listed = json.loads((out / ".cohesion-analysis").read_text())["files"]
+    assert "notes.txt" not in listed and (out / "report.txt").is_file()
 
 
 def test_a_comparison_refuses_a_folder_of_other_files(tmp_path):
