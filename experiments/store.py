@@ -38,6 +38,7 @@ import json
 import os
 import re
 import socket
+import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,7 +52,7 @@ import pyarrow.parquet as pq
 
 from model.errors import ScenarioError
 from model.output import atomic_write, git_commit, versions
-from model.safe_yaml import clip
+from model.safe_yaml import clip, read_bytes
 
 try:
     import fcntl
@@ -64,6 +65,10 @@ LEDGER = "ledger.jsonl"
 LOCK = ".lock"
 QUARANTINE = "quarantine"
 TABLES = ("runs", "series", "failures")
+#: The largest manifest and ledger read (a manifest holds a resolved scenario of at most
+#: 1 MiB and one entry per session; a ledger about 200 bytes per part).
+MANIFEST_LIMIT = 64 << 20
+LEDGER_LIMIT = 1 << 30
 #: The manifest's ``kind``: what marks a folder as a sweep store.
 KIND = "alliance-cohesion sweep"
 #: Key of the store's entry in each part's Parquet metadata.
@@ -227,7 +232,19 @@ class Store:
         """
         if fcntl is None or self._lock is not None:
             return
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as exc:
+            raise ScenarioError(
+                f"{self.root / LOCK}: cannot be used as the store's lock file "
+                f"({exc.strerror or exc.__class__.__name__}); if no sweep is writing this store, remove it"
+            ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ScenarioError(
+                f"{self.root / LOCK}: is not a file, so it cannot be the store's lock file; "
+                "if no sweep is writing this store, remove it"
+            )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -305,7 +322,15 @@ class Store:
         store = cls(Path(root), digest=digest)
         if store.root.is_dir():
             store._refuse_foreign()  # before the lock: nothing is added to someone else's folder
-        store.root.mkdir(parents=True, exist_ok=True)
+        elif store.root.exists():
+            raise ScenarioError(f"{store.root}: is a file, not a folder; choose a new or empty folder")
+        try:
+            store.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScenarioError(
+                f"{store.root}: cannot create the store there ({exc.strerror or exc.__class__.__name__}); "
+                "choose a folder you can write to"
+            ) from None
         store.lock()
         try:
             store._open(design, sample_digest, resume=resume, retry_failed=retry_failed)
@@ -351,6 +376,7 @@ class Store:
         manifest, problem = self._read_manifest()
         if not resume:
             raise StoreExistsError(f"{root}: already holds a sweep", "resume it, or choose a new folder")
+        self._repair_layout()
         if problem:
             self._rebuild(design, sample_digest, problem)
         else:
@@ -371,6 +397,22 @@ class Store:
                 )
         self.clean(retry_failed=retry_failed)
         self.repair(n_runs=int(design["n_runs"]), series=bool(design["outputs"].get("series")))
+
+    def _repair_layout(self) -> None:
+        """Move aside a table that is not a folder and a ledger that is not a file (resume only).
+
+        Without its ledger the parts are verified by reading them and entered in a new one.
+        """
+        odd = [t for t in TABLES if self.folder(t).exists() and not self.folder(t).is_dir()]
+        ledger = self.root / LEDGER
+        if (ledger.exists() or ledger.is_symlink()) and (ledger.is_symlink() or not ledger.is_file()):
+            odd.append(LEDGER)
+        if odd:
+            where = self.quarantine(odd).relative_to(self.root)
+            self.repairs.append(
+                f"moved {', '.join(odd)} (not what a store keeps there) into {where}/; "
+                "the parts were verified by reading them"
+            )
 
     def _create(self, design: dict[str, Any], sample_digest: str) -> None:
         for table in TABLES:
@@ -393,11 +435,15 @@ class Store:
 
     def _read_manifest(self) -> tuple[dict[str, Any], str | None]:
         """The manifest and what is wrong with it (None if sound)."""
-        try:
-            manifest = json.loads(self.manifest_path.read_text())
-        except FileNotFoundError:
+        if not (self.manifest_path.exists() or self.manifest_path.is_symlink()):
             return {}, "is missing"
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        try:
+            manifest = _json(
+                read_bytes(self.manifest_path, max_bytes=MANIFEST_LIMIT, what="a sweep's manifest")
+            )
+        except ScenarioError as exc:
+            return {}, f"cannot be read ({str(exc).split(': ', 1)[-1]})"
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             return {}, f"cannot be read ({exc.__class__.__name__})"
         return manifest, manifest_problem(manifest)
 
@@ -422,11 +468,16 @@ class Store:
         Raises:
             ScenarioError: no manifest, or not valid JSON.
         """
+        if not self.root.is_dir():
+            what = "no such folder" if not self.root.exists() else "not a folder"
+            raise ScenarioError(f"{self.root}: not a sweep store ({what})")
+        if not (self.manifest_path.exists() or self.manifest_path.is_symlink()):
+            raise ScenarioError(f"{self.root}: not a sweep store (no {MANIFEST})")
         try:
-            return json.loads(self.manifest_path.read_text())
-        except FileNotFoundError:
-            raise ScenarioError(f"{self.root}: not a sweep store (no {MANIFEST})") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return _json(read_bytes(self.manifest_path, max_bytes=MANIFEST_LIMIT, what="a sweep's manifest"))
+        except ScenarioError as exc:
+            raise DamagedStoreError(f"{exc}; resume the sweep with its design to rebuild it") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise DamagedStoreError(
                 f"{self.manifest_path}: not valid JSON ({exc.__class__.__name__}); "
                 "resume the sweep with its design to rebuild it"
@@ -464,10 +515,14 @@ class Store:
         was for never got its final name, or it is reported as not in the ledger.
         """
         path = self.root / LEDGER
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
+        if not (path.exists() or path.is_symlink()):
             return None
+        try:
+            text = read_bytes(path, max_bytes=LEDGER_LIMIT, what="the store's ledger").decode(
+                "utf-8", "replace"
+            )
+        except ScenarioError as exc:
+            raise DamagedStoreError(f"{exc}; resume the sweep to repair the store") from None
         entries = {}
         for line in text.splitlines():
             try:
@@ -511,7 +566,9 @@ class Store:
             The problems, in file order; the others are the sweep's.
         """
         ledger = self.ledger()
-        problems = []
+        problems = [
+            Problem(t, "not a folder") for t in TABLES if self.folder(t).exists() and not self.folder(t).is_dir()
+        ]
         owner: dict[str, dict[int, str]] = {"done": {}, "series": {}}
         for name in self.files():
             path = self.root / name
@@ -745,6 +802,11 @@ class Store:
         return frame.sort_values(keys).reset_index(drop=True) if keys else frame
 
 
+def _json(data: bytes) -> Any:
+    """JSON from bytes (UTF-8); deep nesting is a RecursionError for the caller to report."""
+    return json.loads(data.decode("utf-8"))
+
+
 def _holder_text(data: bytes) -> str:
     """The lock holder's pid, host and command, from the lock file's contents."""
     try:
@@ -835,9 +897,7 @@ class OutputFiles(list[Path]):
 
     def _listed(self) -> dict[str, str | None]:
         try:
-            if self.marker.stat().st_size > MARKER_LIMIT:
-                raise ValueError("too large")
-            data = json.loads(self.marker.read_text())
+            data = _json(read_bytes(self.marker, max_bytes=MARKER_LIMIT, what="a list of written files"))
             files = data["files"]
             if isinstance(files, list):  # a marker of version 0.1 (names only): replaced, never removed
                 files = dict.fromkeys(files)
@@ -848,6 +908,8 @@ class OutputFiles(list[Path]):
                 for name, digest in files.items()
                 if _plain_name(str(name)) and name != self.marker.name
             }
+        except ScenarioError as exc:
+            raise ScenarioError(f"{exc}; give a new or empty folder") from None
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ScenarioError(
                 f"{self.marker}: cannot be read ({exc.__class__.__name__}); give a new or empty folder"

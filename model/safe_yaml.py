@@ -24,7 +24,9 @@ without building the ``repr`` of a big structure.
 from __future__ import annotations
 
 import math
+import os
 import reprlib
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -215,16 +217,20 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     return f"not valid YAML{where}: {problem}"
 
 
-def read_text(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "a YAML file") -> str:
-    """The UTF-8 text of a file no larger than ``max_bytes``.
+def read_bytes(path: Path, *, max_bytes: int, what: str) -> bytes:
+    """The bytes of a regular file no larger than ``max_bytes``, read without blocking.
+
+    The file is opened non-blocking and checked before any byte is read, so a
+    FIFO, a device (``/dev/zero``) or a socket is refused at once instead of
+    waiting for a writer or reading forever.
 
     Raises:
-        ScenarioError: missing, a folder, unreadable, larger than the limit, or not UTF-8.
+        ScenarioError: missing, a folder, not a regular file, unreadable, or larger
+            than the limit; one line starting with the (clipped) path.
     """
     where = clip_path(path)
     try:
-        with open(path, "rb") as stream:
-            data = stream.read(max_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except ValueError as exc:  # a NUL byte in the name
         raise ScenarioError(f"{where}: not a usable path ({exc})") from None
     except FileNotFoundError:
@@ -233,15 +239,42 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "a YAML fil
         raise ScenarioError(f"{where}: is a folder; expected {what}") from None
     except OSError as exc:
         raise ScenarioError(f"{where}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
-    if len(data) > max_bytes:
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ScenarioError(f"{where}: is a folder; expected {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(f"{where}: is not a regular file (a pipe or a device); expected {what}")
+        if info.st_size > max_bytes:
+            raise ScenarioError(
+                f"{where}: larger than {_size(max_bytes)}, the limit for {what}; is it the right file?"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(max_bytes + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # grew while being read
         raise ScenarioError(
             f"{where}: larger than {_size(max_bytes)}, the limit for {what}; is it the right file?"
         )
+    return data
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "a YAML file") -> str:
+    """The UTF-8 text of a regular file no larger than ``max_bytes`` (see :func:`read_bytes`).
+
+    Raises:
+        ScenarioError: missing, a folder, not a regular file, unreadable, larger than
+            the limit, or not UTF-8.
+    """
+    data = read_bytes(path, max_bytes=max_bytes, what=what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(
-            f"{where}: not UTF-8 text (byte {exc.start}); expected {what}, saved as UTF-8"
+            f"{clip_path(path)}: not UTF-8 text (byte {exc.start}); expected {what}, saved as UTF-8"
         ) from None
 
 
@@ -296,6 +329,7 @@ __all__ = [
     "LimitError",
     "clip",
     "load_yaml",
+    "read_bytes",
     "read_text",
     "show",
 ]

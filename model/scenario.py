@@ -712,6 +712,11 @@ def resolve_path(name_or_path: str | Path, *, folder: Path = SCENARIO_DIR, kind:
                 return candidate
         if path.is_dir():
             raise ScenarioError(f"{clip(str(path), 200)}: is a folder; expected a {kind} file (YAML)")
+        if path.exists():
+            raise ScenarioError(
+                f"{clip(str(path), 200)}: is not a regular file (a pipe or a device); "
+                f"expected a {kind} file (YAML)"
+            )
     except ScenarioError:  # a ValueError too, with its own message
         raise
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...

@@ -265,6 +265,83 @@ def test_a_damaged_store_is_refused_by_analyze_and_repaired_by_resume(
     assert "nothing to run" in again.stdout
 
 
+def _ledger_folder(store: Path) -> None:
+    (store / "ledger.jsonl").unlink()
+    (store / "ledger.jsonl").mkdir()
+
+
+def _runs_file(store: Path) -> None:
+    shutil.rmtree(store / "runs")
+    (store / "runs").write_text("x")
+
+
+def _deep_manifest(store: Path) -> None:
+    (store / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+
+
+def _manifest_folder(store: Path) -> None:
+    (store / "manifest.json").unlink()
+    (store / "manifest.json").mkdir()
+
+
+def _manifest_fifo(store: Path) -> None:
+    (store / "manifest.json").unlink()
+    os.mkfifo(store / "manifest.json")
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (_ledger_folder, "ledger.jsonl: is a folder"),
+        (_runs_file, "runs (not a folder)"),
+        (_deep_manifest, "RecursionError"),
+        (_manifest_folder, "manifest.json: is a folder"),
+        (_manifest_fifo, "manifest.json: is not a regular file"),
+    ],
+)
+def test_a_store_with_odd_files_is_refused_by_analyze_and_repaired_by_resume(
+    tiny, tmp_path, damage, fragment
+):
+    path, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    damage(store)
+    refused = cohesion("analyze", str(store), "--out", str(tmp_path / "a"), "-q", timeout=20)
+    assert refused.returncode == 2
+    assert fragment in one_line(refused.stderr)
+    assert not (tmp_path / "a").exists()
+    repaired = resume(path, store)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "quarantine/" in repaired.stderr
+    assert_every_run_once(store)
+
+
+def test_a_lock_that_is_not_a_file_is_refused_in_one_line(tiny, tmp_path):
+    path, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    (store / ".lock").unlink(missing_ok=True)
+    (store / ".lock").mkdir()
+    refused = resume(path, store)
+    assert refused.returncode == 2
+    assert ".lock: cannot be used as the store's lock file" in one_line(refused.stderr)
+    (store / ".lock").rmdir()
+    os.symlink(tmp_path / "elsewhere", store / ".lock")  # never written through
+    assert resume(path, store).returncode == 2
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_a_store_where_none_can_be_is_one_line(tiny, tmp_path, where):
+    path, _ = tiny
+    out = tmp_path / "a_file" if where == "file" else Path("/proc/no_store_here")
+    if where == "file":
+        out.write_text("mine")
+    done = cohesion("sweep", str(path), "--out", str(out), "--workers", "1", "-q")
+    assert done.returncode == 2
+    one_line(done.stderr)
+    if where == "file":
+        assert out.read_text() == "mine"
+
+
 def test_a_part_copied_from_another_store_of_the_same_design_is_a_duplicate(tiny, tmp_path):
     path, reference = tiny
     twin = tmp_path / "twin"
