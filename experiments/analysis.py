@@ -149,6 +149,10 @@ def analyze(
     out = root / "analysis" if out is None else as_path(out, "out")
     if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
         raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
+    if measures:
+        twice = next((m for i, m in enumerate(measures) if m in measures[:i]), None)
+        if twice is not None:
+            raise ScenarioError(f"measures: {twice!r} is listed twice; list each measure once")
     sweep = _Sweep(root)
     if measures:
         for name in measures:

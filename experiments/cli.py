@@ -201,9 +201,13 @@ def register_analyze(subparsers: argparse._SubParsersAction) -> Handler:
 
 def _analyze(args: argparse.Namespace) -> int:
     from experiments.analysis import analyze
+    from model.cli import cannot_write
 
     measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
-    written, report = analyze(args.store, out=args.out, measures=measures)
+    try:
+        written, report = analyze(args.store, out=args.out, measures=measures)
+    except OSError as exc:
+        raise cannot_write(args.out or args.store / "analysis", exc, "--out" if args.out else None) from None
     if not args.quiet:
         print(report)
     folder = written[0].parent if written else args.out
@@ -298,11 +302,16 @@ def register_compare(subparsers: argparse._SubParsersAction) -> Handler:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from experiments.compare import MARKER as COMPARE_MARKER
     from experiments.compare import compare, format_table, write_comparison
+    from experiments.store import OutputFiles
+    from model.cli import cannot_write
 
     measures = None
     if args.measures:
         measures = [m.strip() for m in args.measures.split(",") if m.strip()]
+    if args.out:  # refused before the runs, not after
+        OutputFiles.check(args.out, COMPARE_MARKER, kind="cohesion compare")
     result = compare(
         args.scenario_a,
         args.scenario_b,
@@ -314,6 +323,9 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print(format_table(result))
     if args.out:
-        written = write_comparison(result, args.out)
+        try:
+            written = write_comparison(result, args.out)
+        except OSError as exc:
+            raise cannot_write(args.out, exc, "--out") from None
         print(f"wrote {len(written)} files to {args.out}/")
     return EXIT_OK

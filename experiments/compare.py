@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from experiments.design import MEASURES
-from experiments.runner import Chunk, ChunkResult, RunContext, execute, make_backend, whole_number
+from experiments.runner import (
+    Chunk,
+    ChunkResult,
+    RunContext,
+    check_workers,
+    execute,
+    make_backend,
+    whole_number,
+)
 from experiments.store import OutputFiles, as_path
 from model.errors import ScenarioError
 from model.scenario import Scenario, load_scenario
@@ -45,6 +53,8 @@ HEADLINE = (
 CONFIDENCE = 0.95
 #: The marker listing the files a comparison wrote into its folder.
 MARKER = ".cohesion-compare"
+#: Most replications of a comparison (two runs each, held in memory until the table is made).
+MAX_REPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -150,19 +160,27 @@ def compare(
     """
     a, b = _scenario(scenario_a, "scenario_a"), _scenario(scenario_b, "scenario_b")
     reps = whole_number(reps, "reps", low=2, none=False)
+    if reps > MAX_REPS:
+        raise ScenarioError(
+            f"reps: {reps:,} is out of range; allowed 2 to {MAX_REPS:,} (for more, sweep a design "
+            "with replications, which is stored and resumable)"
+        )
     seed = whole_number(seed, "seed", low=0, none=False)
     if seed >= 2**63:
         raise ScenarioError(f"seed: {seed} is out of range; allowed 0 to 2**63 - 1")
     steps = whole_number(steps, "steps") or a.horizon
     if not 1 <= steps <= 400:
         raise ScenarioError(f"steps: {steps} is out of range; allowed 1 to 400 quarters")
-    workers = whole_number(workers, "workers")
+    workers = check_workers(workers)
     if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
         raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
     if measures in (None, []):
         measures = list(HEADLINE)
     elif measures == ["all"]:
         measures = list(MEASURES)
+    twice = next((m for i, m in enumerate(measures) if m in measures[:i]), None)
+    if twice is not None:
+        raise ScenarioError(f"measures: {twice!r} is listed twice; list each measure once")
     for name in measures:
         if name not in MEASURES:
             raise ScenarioError(f"measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")

@@ -528,7 +528,7 @@ def make_backend(*, workers: int | None = None, scheduler: str | None = None) ->
     Raises:
         ScenarioError: both options given, or the scheduler cannot be reached.
     """
-    workers = whole_number(workers, "workers")
+    workers = check_workers(workers)
     if scheduler is not None:
         if workers is not None:
             raise ScenarioError(
@@ -634,8 +634,7 @@ class SweepReport:
         failures: failed runs in the whole store.
         elapsed: seconds spent in this session.
         backend: which executor ran it.
-        workers = whole_number(workers, "workers")
-    chunk_size: runs per chunk.
+        chunk_size: runs per chunk.
         repairs: what was repaired in the store when it was opened (one line each).
     """
 
@@ -761,6 +760,31 @@ def whole_number(value: Any, name: str, *, low: int = 1, none: bool = True) -> i
     return int(value)
 
 
+#: Local worker processes allowed per CPU: more only add memory and start-up time (a run
+#: holds one core), and a typo such as --workers 100000 would otherwise exhaust the machine.
+WORKERS_PER_CPU = 4
+
+
+def max_workers() -> int:
+    """The most local worker processes a pool may have on this machine."""
+    return max(8, WORKERS_PER_CPU * (os.cpu_count() or 1))
+
+
+def check_workers(workers: Any) -> int | None:
+    """Check a number of local worker processes (None: one per CPU).
+
+    Raises:
+        ScenarioError: not a whole number, below 1, or above :func:`max_workers`.
+    """
+    workers = whole_number(workers, "workers")
+    if workers is not None and workers > max_workers():
+        raise ScenarioError(
+            f"workers: {workers:,} is more than this machine can use; allowed 1 to {max_workers()} "
+            f"({WORKERS_PER_CPU} per CPU, {os.cpu_count()} CPUs)"
+        )
+    return workers
+
+
 def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ScenarioError(f"{name}: {value!r} is not true or false")
@@ -830,6 +854,7 @@ def sweep(
     design = as_design(design)
     out = as_path(out, "out")
     chunk_size = whole_number(chunk_size, "chunk_size")
+    workers = check_workers(workers)
     max_runs = whole_number(max_runs, "max_runs")
     resume, retry_failed = _flag(resume, "resume"), _flag(retry_failed, "retry_failed")
     progress = _flag(progress, "progress")

@@ -567,7 +567,9 @@ class Store:
         """
         ledger = self.ledger()
         problems = [
-            Problem(t, "not a folder") for t in TABLES if self.folder(t).exists() and not self.folder(t).is_dir()
+            Problem(t, "not a folder")
+            for t in TABLES
+            if self.folder(t).exists() and not self.folder(t).is_dir()
         ]
         owner: dict[str, dict[int, str]] = {"done": {}, "series": {}}
         for name in self.files():
@@ -876,7 +878,30 @@ class OutputFiles(list[Path]):
         self.marker = self.folder / marker
         #: The previous output's files: name -> SHA-256 (None: claimed, never finished).
         self.previous: dict[str, str | None] = {}
-        self.sums: dict[str, str] = {}
+        self.sums: dict[str, str | None] = {}
+        self._check()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScenarioError(
+                f"{self.folder}: cannot write there ({exc.strerror or exc.__class__.__name__}); "
+                "give a folder you can write to"
+            ) from None
+
+    @classmethod
+    def check(cls, folder: Path, marker: str, *, kind: str) -> None:
+        """Refuse ``folder`` now, as writing into it would, without creating anything.
+
+        Raises:
+            ScenarioError: as the constructor does (except for a folder that cannot be created).
+        """
+        self = cls.__new__(cls)
+        list.__init__(self)
+        self.folder, self.kind, self.marker = Path(folder), kind, Path(folder) / marker
+        self._check()
+
+    def _check(self) -> None:
+        self.previous, self.sums = {}, {}
         if self.folder.exists() and not self.folder.is_dir():
             raise ScenarioError(f"{self.folder}: is a file, not a folder; give a new or empty folder")
         try:
@@ -885,13 +910,12 @@ class OutputFiles(list[Path]):
                     self.previous = self._listed()
                 else:
                     raise ScenarioError(
-                        f"{self.folder}: folder is not empty and holds no earlier output of {kind} "
-                        f"(no {marker} list of the files it wrote); give a new or empty folder"
+                        f"{self.folder}: folder is not empty and holds no earlier output of {self.kind} "
+                        f"(no {self.marker.name} list of the files it wrote); give a new or empty folder"
                     )
-            self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ScenarioError(
-                f"{self.folder}: cannot write there ({exc.strerror or exc.__class__.__name__}); "
+                f"{self.folder}: cannot be read ({exc.strerror or exc.__class__.__name__}); "
                 "give a folder you can write to"
             ) from None
 

@@ -20,7 +20,7 @@ import pytest
 from experiments.analysis import analyze
 from experiments.compare import compare, write_comparison
 from experiments.design import load_design
-from experiments.runner import TooManyRunsError, sweep
+from experiments.runner import TooManyRunsError, rerun, sweep
 from experiments.store import Store
 from model import simulate
 from model.errors import ScenarioError
@@ -596,7 +596,7 @@ def test_analyze_again_replaces_only_its_own_files(tiny, tmp_path):
     )
     (out / "my_notes.csv").unlink()
     (out / "summary.csv").write_text("mine now")  # listed, but edited since: no longer the analysis's
-    with pytest.raises(ScenarioError, match="summary.csv: was not written by cohesion analyze"):
+    with pytest.raises(ScenarioError, match=r"summary\.csv: was not written by cohesion analyze"):
         analyze(store, out=out)
     assert (out / "summary.csv").read_text() == "mine now"
     (out / "summary.csv").unlink()
@@ -697,6 +697,16 @@ def test_sweep_accepts_a_design_path_or_name_string(tiny, tmp_path):
         (lambda p, o: compare("baseline", "baseline", workers=0), "workers: 0 is out of range"),
         (lambda p, o: compare("baseline", 3), "scenario_b: 3 is not a scenario"),
         (lambda p, o: compare("baseline", "baseline", steps=0), "steps: 0 is out of range"),
+        (lambda p, o: sweep(p, o, workers=10**5), "workers: 100,000 is more than this machine can use"),
+        (lambda p, o: compare("baseline", "baseline", workers=10**5), "workers: 100,000 is more than"),
+        (lambda p, o: compare("baseline", "baseline", reps=10**10), "reps: 10,000,000,000 is out of range"),
+        (
+            lambda p, o: compare("baseline", "baseline", measures=["cohesion"] * 2),
+            "'cohesion' is listed twice",
+        ),
+        (lambda p, o: analyze(o, measures=["cohesion", "cohesion"]), "'cohesion' is listed twice"),
+        (lambda p, o: rerun(o, 0), r"not a sweep store \(no such folder\)"),
+        (lambda p, o: rerun(o, -1), "run_id: -1 is out of range"),
     ],
 )
 def test_public_functions_check_their_arguments_in_one_line(tiny, tmp_path, call, message):
