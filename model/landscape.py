@@ -330,9 +330,9 @@ def _sorted_order(bits: np.ndarray, energies: np.ndarray) -> np.ndarray:
     return by_energy[np.lexsort(keys)]
 
 
-def _to_configs(bits: np.ndarray, energies: np.ndarray) -> list[Configuration]:
-    """Build sorted :class:`Configuration` objects from arrays."""
-    order = _sorted_order(bits, energies)
+def _to_configs(bits: np.ndarray, energies: np.ndarray, limit: int | None = None) -> list[Configuration]:
+    """Build sorted :class:`Configuration` objects from arrays (the first ``limit`` of them)."""
+    order = _sorted_order(bits, energies)[:limit]
     return [
         Configuration(tuple(row), e)
         for row, e in zip(bits[order].tolist(), energies[order].tolist(), strict=True)
@@ -394,7 +394,7 @@ def minima(
     restarts: int = 200,
     rng: Any = None,
 ) -> list[Configuration]:
-    """Find the local minima of the energy landscape.
+    """Find the local minima of the energy landscape (all of them: see :func:`search`).
 
     A configuration is a local minimum when no single actor switching sides
     lowers the energy (a switch that leaves it unchanged does not count; see
@@ -421,6 +421,37 @@ def minima(
             negative or ``restarts`` is less than 1.
         TypeError: If ``exact_limit`` or ``restarts`` is not an integer.
     """
+    return search(sizes, propensity, exact_limit=exact_limit, restarts=restarts, rng=rng)[0]
+
+
+def search(
+    sizes: Any,
+    propensity: Any,
+    *,
+    limit: int | None = None,
+    exact_limit: int = 20,
+    restarts: int = 200,
+    rng: Any = None,
+) -> tuple[list[Configuration], int]:
+    """The first ``limit`` local minima (global first) and how many there are.
+
+    A flat landscape (ties everywhere) has up to ``2**(n-1)`` minima: half a
+    million for 20 actors. Only the first ``limit`` become objects; the count
+    is of all of them. Arguments and errors as for :func:`minima`.
+
+    Args:
+        sizes: as for :func:`minima`.
+        propensity: as for :func:`minima`.
+        limit: most minima returned (None: all).
+        exact_limit: as for :func:`minima`.
+        restarts: as for :func:`minima`.
+        rng: as for :func:`minima`.
+
+    Returns:
+        ``(minima, count)``.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, Integral) or limit < 0):
+        raise ValueError(f"limit must be an int >= 0 or None; got {limit!r}")
     s, p = validate(sizes, propensity)
     for option, value in (("exact_limit", exact_limit), ("restarts", restarts)):
         if isinstance(value, bool) or not isinstance(value, Integral):
@@ -436,7 +467,7 @@ def minima(
     else:
         generator = np.random.default_rng(rng)
         bits, energies = _heuristic_minima(w, tol, restarts, generator)
-    return _to_configs(bits, energies)
+    return _to_configs(bits, energies, limit), int(energies.shape[0])
 
 
 def minima_as_json(

@@ -125,6 +125,20 @@ def test_landscape_json_lists_global_minimum_first():
     assert "E = " in table.stdout
 
 
+def test_a_flat_landscape_shows_the_lowest_minima_and_counts_them_all(tmp_path):
+    flat = tmp_path / "flat.yaml"
+    actors = [{"name": f"A{i}", "size": 1} for i in range(12)]
+    flat.write_text(json.dumps({"actors": actors, "propensity": [[0] * 12 for _ in range(12)]}))
+    table = cohesion("landscape", str(flat))
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "2,048 local minima (global first); the lowest 50 shown (--limit 0 shows all)"
+    assert len(lines) == 51
+    assert len(cohesion("landscape", str(flat), "--limit", "0").stdout.splitlines()) == 2049
+    found = json.loads(cohesion("landscape", str(flat), "--json", "--limit", "3").stdout)
+    assert found["count"] == 2048 and len(found["minima"]) == 3
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
@@ -177,7 +191,7 @@ import model.landscape
 def broken(*args, **kwargs):
     raise ValueError("a bug in the search")
 
-model.landscape.minima = broken
+model.landscape.search = broken
 from model.cli import main
 sys.exit(main(["landscape", sys.argv[1]]))
 """
