@@ -26,6 +26,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.scenario)
     chosen = str(resolve_path(path).resolve()) if path.is_file() else args.scenario
     check_installation()
+    check_address(args.host, args.port)
     command = server_command(host=args.host, port=args.port, open_browser=args.open)
     env = server_environment(chosen)
     print(
@@ -144,6 +146,32 @@ def stop_server(process: subprocess.Popen, signum: int, grace: float | None = No
         process.kill()
         process.wait()
     return 0
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail with one line, before the server starts, where it could not listen.
+
+    Raises:
+        ScenarioError: the host is not an address of this machine, or the port is taken.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise ScenarioError(
+            f"--host {show(host)}: not an address this machine can listen on ({reason}); "
+            f"allowed an address of this machine, such as {DEFAULT_HOST} (the default) or ::1"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ScenarioError(
+                f"{_url_host(host)}:{port}: cannot listen there ({exc.strerror or exc.__class__.__name__}); "
+                "choose another --port, or stop what listens there"
+            ) from None
 
 
 def _url_host(host: str) -> str:

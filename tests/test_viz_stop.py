@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -97,3 +98,40 @@ def test_a_server_that_ignores_the_signal_is_killed_after_the_grace():
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(view.pid, signal.SIGKILL)
+
+
+ADDRESS = """
+import sys
+from model import viz_cli
+viz_cli.check_installation = lambda: None
+viz_cli.subprocess.Popen = None  # the server must not start
+from model.cli import main
+sys.exit(main(["viz", "baseline", *sys.argv[1:]]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--host", "256.1.1.1"], "--host '256.1.1.1': not an address this machine can listen on"),
+        (["--host", "no-such-host.invalid"], "not an address this machine can listen on"),
+        (["--host", "192.0.2.1"], "192.0.2.1:8765: cannot listen there"),  # TEST-NET-1, not ours
+    ],
+)
+def test_an_address_the_view_cannot_listen_on_is_one_line(args, fragment):
+    done = subprocess.run([sys.executable, "-c", ADDRESS, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert fragment in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_port_in_use_is_one_line_before_the_server_starts():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-c", ADDRESS, "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 2
+    assert f"127.0.0.1:{port}: cannot listen there" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1
