@@ -29,7 +29,7 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, not usage text plus a line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -79,11 +79,11 @@ def cannot_write(path: Path, exc: OSError, flag: str | None) -> ScenarioError:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one subcommand per job."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="cohesion",
         description="Agent-based model of the cohesion of the Russia-led alliances (CIS, CSTO, EAEU).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", help="scenario name (see 'cohesion list') or YAML path")

@@ -70,5 +70,19 @@ def report(runs: list[Results]) -> str:
     return "\n".join(lines)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m model.validate [--seeds N]``: print the report."""
+    from model.cli import OneLineParser, positive_int
+
+    parser = OneLineParser(
+        prog="python -m model.validate",
+        description="Face-validity check of the baseline over seeds (children of SeedSequence(2024)).",
+    )
+    parser.add_argument("--seeds", type=positive_int, default=20, help="baseline runs (default 20)")
+    args = parser.parse_args(argv)
+    print(report(baseline_runs(seeds=args.seeds)))
+    return 0
+
+
 if __name__ == "__main__":
-    print(report(baseline_runs()))
+    raise SystemExit(main())

@@ -205,3 +205,13 @@ def test_a_bug_is_a_traceback_and_exit_1_not_a_user_error():
     )
     assert done.returncode == 1
     assert "Traceback" in done.stderr and "a bug in the search" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--seeds", "0"], ["--seeds", "x"], ["extra"]])
+def test_the_validation_report_refuses_a_bad_argument_in_one_line(args):
+    done = subprocess.run(
+        [sys.executable, "-m", "model.validate", *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("python -m model.validate: error: ") and done.stderr.count("\n") == 1
+    assert done.stdout == ""
