@@ -33,6 +33,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, not usage text plus a line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one line naming the problem and exit with status 2."""
         from model.safe_yaml import clip_path
 
         # argparse quotes the bad value (a 5,000-digit --seed): keep its start and its end.
