@@ -33,7 +33,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_latency.py
 
 schema: setup
-	$(BIN)/cohesion schema --out docs/scenario.schema.json
+	$(BIN)/cohesion schema --out scenarios/scenario.schema.json
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis .ruff_cache

@@ -92,6 +92,15 @@ def test_every_source_key_a_scenario_cites_is_listed(name):
     assert cited - keys == set(), f"{name} cites keys missing from data/SOURCES.md"
 
 
+def test_every_schema_line_names_a_file_beside_it():
+    lines = 0
+    for path in ROOT.glob("scenarios/*.yaml"):
+        for target in re.findall(r"\$schema=(\S+)", path.read_text()):
+            lines += 1
+            assert (path.parent / target).is_file(), (path.name, target)
+    assert lines
+
+
 def test_the_packaged_folders_are_the_repository_folders():
     assert SCENARIO_DIR.resolve() == (ROOT / "scenarios").resolve() or "site-packages" in str(SCENARIO_DIR)
     assert sorted(p.name for p in SCENARIO_DIR.glob("*.yaml")) == SCENARIOS
@@ -125,6 +134,7 @@ def test_the_wheel_carries_the_scenarios_designs_data_and_licence(wheel):
     for name in SCENARIOS:
         assert f"model/scenarios/{name}" in names
     assert "model/scenarios/README.md" in names
+    assert "model/scenarios/scenario.schema.json" in names  # what the scenarios' $schema line names
     for name in DESIGNS:
         assert f"experiments/{name}" in names
     for name in DATA:

@@ -211,7 +211,7 @@ def test_unknown_override_path(baseline):
 
 
 def test_committed_json_schema_is_current():
-    committed = json.loads((ROOT / "docs" / "scenario.schema.json").read_text())
+    committed = json.loads((ROOT / "scenarios" / "scenario.schema.json").read_text())
     assert committed == json.loads(json.dumps(json_schema())), "run: make schema"
 
 
