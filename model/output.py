@@ -246,7 +246,8 @@ def summary_table(results: Results) -> str:
     q0 = start["quarter"].iloc[0]
     q1 = end["quarter"].iloc[0]
     lines = [
-        f"{results.scenario.name}: {q0} -> {q1}, seed {results.seed_label}",
+        f"{results.scenario.name}: end of {q0} -> end of {q1} ({last - first} quarters), "
+        f"seed {results.seed_label}",
         "state  Russia (start->end)  West   China  Turkiye  CIS        CSTO       EAEU",
     ]
     for code in end.index:

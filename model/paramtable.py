@@ -153,8 +153,13 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="refresh docs/model.md in place")
     args = parser.parse_args()
     if args.write:
-        DOC.write_text(updated(DOC.read_text()))
-        print(f"updated {DOC}")
+        old = DOC.read_text()
+        new = updated(old)
+        if new == old:
+            print(f"{DOC} is up to date")
+        else:
+            DOC.write_text(new)
+            print(f"updated {DOC}")
     else:
         print(render())
 

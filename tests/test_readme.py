@@ -4,6 +4,9 @@ every `cohesion` subcommand the README names exists, every file it links exists.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from model.cli import build_parser
 from tests.conftest import ROOT
@@ -42,3 +45,16 @@ def test_every_linked_file_exists():
         if target.startswith("http"):
             continue
         assert (ROOT / target).exists(), target
+
+
+def test_the_readme_landscape_example_runs(tmp_path):
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if "propensity:" in b)
+    (tmp_path / "landscape.yaml").write_text(block)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cohesion"), "landscape", str(tmp_path / "landscape.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "{Russia, Armenia} vs {Azerbaijan}" in done.stdout.splitlines()[1]
