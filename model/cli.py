@@ -224,11 +224,13 @@ def _refuse_foreign_schema(path: Path, title: str) -> None:
         raise ScenarioError(f"--out {path}: is a folder; give a file name for the schema")
     if not path.exists():
         return
-    try:
-        from model.safe_yaml import MAX_BYTES
+    from model.safe_yaml import MAX_BYTES, read_bytes
 
-        ours = json.loads(path.read_bytes()[:MAX_BYTES]).get("title") == title
-    except (OSError, ValueError, AttributeError):
+    try:  # a regular file of at most 1 MiB, read without waiting on a pipe
+        ours = (
+            json.loads(read_bytes(path, max_bytes=MAX_BYTES, what="a scenario schema")).get("title") == title
+        )
+    except (ValueError, AttributeError, RecursionError):  # ScenarioError is a ValueError
         ours = False
     if not ours:
         raise ScenarioError(

@@ -151,6 +151,9 @@ class Quarter:
         return date(self.year, 3 * self.q, 31 if self.q in (1, 4) else 30)
 
 
+#: The last quarter a date may name, and a run may reach.
+LAST_QUARTER = Quarter(2100, 4)
+
 QuarterField = Annotated[
     Quarter,
     BeforeValidator(Quarter.parse),
@@ -588,6 +591,12 @@ class Scenario(_Strict):
                     raise ValueError(f"{field}.{key}: this pair is listed twice (in both orders)")
                 seen.add(frozenset(pair))
         end = self.start.plus(self.horizon)
+        room = LAST_QUARTER.index + 1 - self.start.index
+        if self.horizon > room:
+            raise ValueError(
+                f"horizon: {self.horizon} quarters from {self.start} would run to {end.plus(-1)}, "
+                f"past {LAST_QUARTER}; allowed at most {room} from {self.start}"
+            )
         for n, shock in enumerate(self.shocks):
             if not self.start.index <= shock.date.index < end.index:
                 raise ValueError(
@@ -596,12 +605,18 @@ class Scenario(_Strict):
                 )
             targets = getattr(shock, "states", "all")
             if targets != "all":
-                for code in targets:
+                if not targets:
+                    raise ValueError(
+                        f"shocks[{n}].states: an empty list affects no state; list states, or write all"
+                    )
+                for k, code in enumerate(targets):
                     if code not in codes:
                         raise ValueError(
                             f"shocks[{n}].states: {code} is not in this scenario's states "
                             f"({', '.join(sorted(codes))})"
                         )
+                    if code in targets[:k]:
+                        raise ValueError(f"shocks[{n}].states: {code} is listed twice; list each state once")
         return self
 
     @model_validator(mode="after")

@@ -218,6 +218,10 @@ EXPECTED = {
     "scenario_horizon_quoted.yaml": "horizon: Input should be a valid integer (got '40')",
     "design_replications_quoted.yaml": "replications: Input should be a valid integer (got '3')",
     "design_max_inf.yaml": "pressure.max: Input should be a finite number (got inf)",
+    "scenario_shock_no_state.yaml": "shocks[0].states: an empty list affects no state",
+    "scenario_shock_state_twice.yaml": "shocks[0].states: KAZ is listed twice",
+    "scenario_conflict_with_itself.yaml": "shocks[0].states: ARM is listed twice",
+    "scenario_past_2100.yaml": "horizon: 400 quarters from 2100Q4 would run to 2200Q3, past 2100Q4",
 }
 
 
@@ -413,3 +417,28 @@ def test_a_run_whose_measures_are_not_finite_is_an_error(baseline):
     model.alignment[0, 0] = float("nan")
     with pytest.raises(ScenarioError, match=r"baseline: quarter 2025Q1: the measure cohesion\w* is nan"):
         model.step()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        (("check",), "a scenario file"),
+        (("run",), "a scenario file"),
+        (("landscape",), "a landscape file"),
+        (("sweep",), "a design file"),
+        (("schema", "--out"), "a file"),
+    ],
+)
+def test_a_pipe_or_a_device_is_refused_at_once(tmp_path, empty, kind, command, what):
+    """A FIFO would block the reader until a writer comes; /dev/zero never ends."""
+    if kind == "fifo":
+        path = tmp_path / "pipe.yaml"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    outcome = drive(*command, str(path), cwd=empty)
+    if command[0] == "schema":  # a file it did not write: refused, never replaced
+        assert_refused(outcome, empty)
+    else:
+        assert_refused(outcome, empty, "is not a regular file (a pipe or a device)")

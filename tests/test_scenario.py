@@ -114,6 +114,26 @@ BAD = [
         ["start", "write it like 2025Q1"],
     ),
     (
+        "a run past the last quarter",
+        "start: 2100Q1\nhorizon: 400\n",
+        ["horizon: 400 quarters from 2100Q1 would run to", "past 2100Q4", "allowed at most 4"],
+    ),
+    (
+        "a shock on no state",
+        "shocks:\n  - {date: 2026Q1, kind: threat, states: [], delta: 0.1}\n",
+        ["shocks[0].states", "an empty list affects no state"],
+    ),
+    (
+        "a shock naming a state twice",
+        "shocks:\n  - {date: 2026Q1, kind: opinion, states: [KAZ, KAZ], delta: 0.1}\n",
+        ["shocks[0].states", "KAZ is listed twice"],
+    ),
+    (
+        "a conflict of a state with itself",
+        "shocks:\n  - {date: 2026Q1, kind: conflict, states: [KAZ, KAZ], delta: 0.1}\n",
+        ["shocks[0].states", "KAZ is listed twice"],
+    ),
+    (
         "tie to a state not in the scenario",
         "ties:\n  KAZ-GEO: {weight: 0.5}\n",
         ["ties.KAZ-GEO", "GEO is not in this scenario's states"],
