@@ -269,12 +269,12 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cohesion`` command."""
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)  # as parse_args does, but an unavailable
-    if unknown and not getattr(args, "unavailable", False):  # command's arguments are its own
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
     try:
+        parser = build_parser()  # loads the plugins: a Ctrl+C may come while they import
+        args, unknown = parser.parse_known_args(argv)  # as parse_args does, but an unavailable
+        if unknown and not getattr(args, "unavailable", False):  # command's arguments are its own
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
         status = handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
     except ScenarioError as exc:
