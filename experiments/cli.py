@@ -311,7 +311,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.measures:
         measures = [m.strip() for m in args.measures.split(",") if m.strip()]
     if args.out:  # refused before the runs, not after
-        OutputFiles.check(args.out, COMPARE_MARKER, kind="cohesion compare")
+        OutputFiles(args.out, COMPARE_MARKER, kind="cohesion compare", create=False)
     result = compare(
         args.scenario_a,
         args.scenario_b,

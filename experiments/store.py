@@ -856,66 +856,47 @@ class OutputFiles(list[Path]):
     A folder is the command's own when it is empty, or when it holds the command's
     marker (a hidden JSON file listing the files the command wrote there, each with
     its SHA-256). Writing again into its own folder replaces only the files it wrote:
-    each name is claimed (and entered in the marker) before it is written, and the
-    files of the previous output that are not written again are removed at the end.
-    A listed file whose bytes are no longer those recorded (edited since, or listed
-    by a marker the command did not write) is never replaced nor removed: it is not
-    the command's any more.
+    each name is claimed (entered in the marker) before it is written and its checksum
+    recorded as soon as it is written; the files of the previous output that are not
+    written again are removed at the end. A listed file whose bytes are not those
+    recorded (edited since, listed without a checksum, or listed by a marker the
+    command did not write) is never replaced nor removed: it is not the command's.
 
     Args:
         folder: where the files go.
         marker: the marker's file name (e.g. ``.cohesion-analysis``).
         kind: what writes there, for the marker and messages (e.g. ``cohesion analyze``).
+        create: make the folder now (False: only check that it could be written to).
 
     Raises:
         ScenarioError: the folder holds files and not the marker (or a file that is
-            not a folder), or the marker cannot be read.
+            not a folder), the marker cannot be read or is of version 0.1 (names
+            without checksums), or the folder cannot be created.
     """
 
-    def __init__(self, folder: Path, marker: str, *, kind: str) -> None:
+    def __init__(self, folder: Path, marker: str, *, kind: str, create: bool = True) -> None:
         super().__init__()
         self.folder, self.kind = Path(folder), kind
         self.marker = self.folder / marker
-        #: The previous output's files: name -> SHA-256 (None: claimed, never finished).
+        #: The previous output's files: name -> SHA-256 (None: claimed, not written).
         self.previous: dict[str, str | None] = {}
+        #: This output's files: name -> SHA-256 once written.
         self.sums: dict[str, str | None] = {}
-        self._check()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ScenarioError(
-                f"{self.folder}: cannot write there ({exc.strerror or exc.__class__.__name__}); "
-                "give a folder you can write to"
-            ) from None
-
-    @classmethod
-    def check(cls, folder: Path, marker: str, *, kind: str) -> None:
-        """Refuse ``folder`` now, as writing into it would, without creating anything.
-
-        Raises:
-            ScenarioError: as the constructor does (except for a folder that cannot be created).
-        """
-        self = cls.__new__(cls)
-        list.__init__(self)
-        self.folder, self.kind, self.marker = Path(folder), kind, Path(folder) / marker
-        self._check()
-
-    def _check(self) -> None:
-        self.previous, self.sums = {}, {}
         if self.folder.exists() and not self.folder.is_dir():
             raise ScenarioError(f"{self.folder}: is a file, not a folder; give a new or empty folder")
         try:
             if self.folder.is_dir() and any(self.folder.iterdir()):
-                if self.marker.is_file():
-                    self.previous = self._listed()
-                else:
+                if not self.marker.is_file():
                     raise ScenarioError(
-                        f"{self.folder}: folder is not empty and holds no earlier output of {self.kind} "
-                        f"(no {self.marker.name} list of the files it wrote); give a new or empty folder"
+                        f"{self.folder}: folder is not empty and holds no earlier output of {kind} "
+                        f"(no {marker} list of the files it wrote); give a new or empty folder"
                     )
+                self.previous = self._listed()
+            if create:
+                self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ScenarioError(
-                f"{self.folder}: cannot be read ({exc.strerror or exc.__class__.__name__}); "
+                f"{self.folder}: cannot write there ({exc.strerror or exc.__class__.__name__}); "
                 "give a folder you can write to"
             ) from None
 
@@ -923,28 +904,33 @@ class OutputFiles(list[Path]):
         try:
             data = _json(read_bytes(self.marker, max_bytes=MARKER_LIMIT, what="a list of written files"))
             files = data["files"]
-            if isinstance(files, list):  # a marker of version 0.1 (names only): replaced, never removed
-                files = dict.fromkeys(files)
-            if not isinstance(files, dict):
-                raise TypeError("files is not a mapping of names to checksums")
-            return {
-                str(name): (str(digest) if digest is not None else None)
-                for name, digest in files.items()
-                if _plain_name(str(name)) and name != self.marker.name
-            }
         except ScenarioError as exc:
             raise ScenarioError(f"{exc}; give a new or empty folder") from None
-        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ScenarioError(
                 f"{self.marker}: cannot be read ({exc.__class__.__name__}); give a new or empty folder"
             ) from None
+        if isinstance(files, list):
+            raise ScenarioError(
+                f"{self.marker}: lists files without checksums (written by alliance-cohesion 0.1), "
+                "so they cannot be told from files of yours; give a new or empty folder"
+            )
+        if not isinstance(files, dict):
+            raise ScenarioError(
+                f"{self.marker}: cannot be read (no list of files); give a new or empty folder"
+            )
+        return {
+            str(name): (digest if isinstance(digest, str) else None)
+            for name, digest in files.items()
+            if _plain_name(str(name)) and name != self.marker.name
+        }
 
     def _still_ours(self, name: str) -> bool:
-        """Whether a previous output's file holds the bytes the marker recorded."""
+        """Whether a previous output's file holds exactly the bytes the marker recorded."""
         path = self.folder / name
-        recorded = self.previous.get(name, "")
-        if recorded is None:  # claimed and cut short: only the command's own name may replace it
-            return True
+        recorded = self.previous.get(name)
+        if recorded is None:
+            return False
         try:
             return path.is_file() and not path.is_symlink() and sha256(path) == recorded
         except OSError:
@@ -959,6 +945,11 @@ class OutputFiles(list[Path]):
     def _current(self) -> dict[str, str | None]:
         return {p.name: self.sums.get(p.name) for p in self}
 
+    def _listing(self) -> dict[str, str | None]:
+        """What the marker lists mid-output: the previous files still there, and this output's."""
+        kept = {n: d for n, d in self.previous.items() if n not in self.sums}
+        return kept | self.sums
+
     def claim(self, path: Path) -> Path:
         """Enter a file in the marker before it is written.
 
@@ -969,27 +960,32 @@ class OutputFiles(list[Path]):
         path = Path(path)
         if path.parent != self.folder:
             raise ScenarioError(f"{path}: outside {self.folder}")
-        ours = path in self or (path.name in self.previous and self._still_ours(path.name))
-        if (path.exists() or path.is_symlink()) and not ours:
+        there = path.exists() or path.is_symlink()
+        ours = path.name in self.sums or self._still_ours(path.name)
+        if there and not ours:
             raise ScenarioError(
                 f"{path}: was not written by {self.kind} (or was changed since); "
                 "move it away or give a new or empty folder"
             )
-        kept = {n: d for n, d in self.previous.items() if n != path.name}
-        self._write_marker(kept | self._current() | {path.name: None})
+        if path.name not in self.sums:
+            # The previous checksum stays listed until the new bytes are written (add),
+            # so an interruption in between leaves a file that is still recognised.
+            self.sums[path.name] = self.previous.get(path.name) if there else None
+            self._write_marker(self._listing())
         return path
 
     def add(self, path: Path) -> None:
-        """Count a claimed file as written (its checksum enters the marker at :meth:`finish`)."""
+        """Count a claimed file as written and record its checksum in the marker."""
         if path not in self:
             self.append(path)
         self.sums[path.name] = sha256(path)
+        self._write_marker(self._listing())
 
     def finish(self) -> None:
         """Remove the previous output's files not written again; list only this output's."""
         current = {p.name for p in self}
         for name in sorted(set(self.previous) - current):
-            if self.previous[name] is not None and self._still_ours(name):
+            if self._still_ours(name):
                 (self.folder / name).unlink(missing_ok=True)
         self.previous = {}
         self._write_marker(self._current())

@@ -604,24 +604,64 @@ def test_analyze_again_replaces_only_its_own_files(tiny, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "files",
+    ("files", "refused"),
     [
-        ["notes.txt", ""],  # the names-only marker of 0.1, and an empty name
-        {"notes.txt": "0" * 64, "..": None, "a/b": None},  # a checksum that is not the file's
+        ({"notes.txt": "0" * 64, "..": None, "a/b": None, "": None}, None),  # not its checksum
+        ({"notes.txt": None}, None),  # no checksum
+        ({"report.txt": None}, "report.txt: was not written by cohesion analyze"),  # a name it writes
+        ({"report.txt": "0" * 64}, "report.txt: was not written by cohesion analyze"),
+        (["notes.txt", "report.txt"], "lists files without checksums (written by alliance-cohesion 0.1)"),
     ],
 )
-def test_a_forged_marker_deletes_or_replaces_nothing(tiny, tmp_path, files):
+def test_a_forged_marker_deletes_or_replaces_nothing(tiny, tmp_path, files, refused):
     _, reference = tiny
     store = copy_store(reference, tmp_path / "store")
     out = tmp_path / "analysis"
     out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    mine = {"notes.txt": "my notes", "report.txt": "my report"}
+    for name, text in mine.items():
+        (out / name).write_text(text)
     (out / ".cohesion-analysis").write_text(json.dumps({"files": files}))
     done = cohesion("analyze", str(store), "--out", str(out), "-q")
-    assert done.returncode == 0, done.stderr
-    assert (out / "notes.txt").read_text() == "mine"
-    listed = json.loads((out / ".cohesion-analysis").read_text())["files"]
-    assert "notes.txt" not in listed and (out / "report.txt").is_file()
+    if refused:
+        assert done.returncode == 2
+        assert refused in one_line(done.stderr)
+    else:
+        assert done.returncode == 2  # its report.txt would replace mine: refused, as for any folder
+        assert "report.txt: was not written by cohesion analyze" in one_line(done.stderr)
+        (out / "report.txt").unlink()
+        mine.pop("report.txt")
+        done = cohesion("analyze", str(store), "--out", str(out), "-q")
+        assert done.returncode == 0, done.stderr
+        listed = json.loads((out / ".cohesion-analysis").read_text())["files"]
+        assert "notes.txt" not in listed and "report.txt" in listed
+    for name, text in mine.items():
+        assert (out / name).read_text() == text, name
+
+
+def test_an_interrupted_analysis_is_recognised_when_run_again(tiny, tmp_path, monkeypatch):
+    """Every file written before the interruption carries its checksum in the marker."""
+    import experiments.analysis as analysis
+
+    _, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    out = tmp_path / "analysis"
+    analyze(store, out=out)
+    calls = {"n": 0}
+    real = analysis._save
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "_save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        analyze(store, out=out, measures=["cohesion"])
+    monkeypatch.setattr(analysis, "_save", real)
+    written, _ = analyze(store, out=out)  # every file is still the analysis's own
+    assert {p.name for p in written} <= set(json.loads((out / ".cohesion-analysis").read_text())["files"])
 
 
 def test_a_comparison_refuses_a_folder_of_other_files(tmp_path):
