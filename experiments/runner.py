@@ -765,9 +765,17 @@ def whole_number(value: Any, name: str, *, low: int = 1, none: bool = True) -> i
 WORKERS_PER_CPU = 4
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, as a batch system or container sets it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def max_workers() -> int:
-    """The most local worker processes a pool may have on this machine."""
-    return max(8, WORKERS_PER_CPU * (os.cpu_count() or 1))
+    """The most local worker processes a pool may have here: four per usable CPU, at least 8."""
+    return max(8, WORKERS_PER_CPU * usable_cpus())
 
 
 def check_workers(workers: Any) -> int | None:
@@ -780,7 +788,7 @@ def check_workers(workers: Any) -> int | None:
     if workers is not None and workers > max_workers():
         raise ScenarioError(
             f"workers: {workers:,} is more than this machine can use; allowed 1 to {max_workers()} "
-            f"({WORKERS_PER_CPU} per CPU, {os.cpu_count()} CPUs)"
+            f"({WORKERS_PER_CPU} per usable CPU, at least 8; {usable_cpus()} CPUs here)"
         )
     return workers
 

@@ -151,9 +151,6 @@ class Quarter:
         return date(self.year, 3 * self.q, 31 if self.q in (1, 4) else 30)
 
 
-#: The last quarter a date may name, and a run may reach.
-LAST_QUARTER = Quarter(2100, 4)
-
 QuarterField = Annotated[
     Quarter,
     BeforeValidator(Quarter.parse),
@@ -591,12 +588,6 @@ class Scenario(_Strict):
                     raise ValueError(f"{field}.{key}: this pair is listed twice (in both orders)")
                 seen.add(frozenset(pair))
         end = self.start.plus(self.horizon)
-        room = LAST_QUARTER.index + 1 - self.start.index
-        if self.horizon > room:
-            raise ValueError(
-                f"horizon: {self.horizon} quarters from {self.start} would run to {end.plus(-1)}, "
-                f"past {LAST_QUARTER}; allowed at most {room} from {self.start}"
-            )
         for n, shock in enumerate(self.shocks):
             if not self.start.index <= shock.date.index < end.index:
                 raise ValueError(

@@ -221,7 +221,6 @@ EXPECTED = {
     "scenario_shock_no_state.yaml": "shocks[0].states: an empty list affects no state",
     "scenario_shock_state_twice.yaml": "shocks[0].states: KAZ is listed twice",
     "scenario_conflict_with_itself.yaml": "shocks[0].states: ARM is listed twice",
-    "scenario_past_2100.yaml": "horizon: 400 quarters from 2100Q4 would run to 2200Q3, past 2100Q4",
 }
 
 

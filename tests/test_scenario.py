@@ -114,11 +114,6 @@ BAD = [
         ["start", "write it like 2025Q1"],
     ),
     (
-        "a run past the last quarter",
-        "start: 2100Q1\nhorizon: 400\n",
-        ["horizon: 400 quarters from 2100Q1 would run to", "past 2100Q4", "allowed at most 4"],
-    ),
-    (
         "a shock on no state",
         "shocks:\n  - {date: 2026Q1, kind: threat, states: [], delta: 0.1}\n",
         ["shocks[0].states", "an empty list affects no state"],
