@@ -528,7 +528,7 @@ class Store:
             try:
                 entry = json.loads(line)
                 entries[str(entry["name"])] = entry
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue
         return entries
 

@@ -110,6 +110,10 @@ def atomic_write(path: Path, write) -> None:
 RUN_KIND = "alliance-cohesion run"
 
 
+#: The largest run manifest read back (it holds a resolved scenario of at most 1 MiB).
+RUN_MANIFEST_LIMIT = 16 << 20
+
+
 def _check_run_folder(out: Path) -> None:
     """Refuse a folder holding files that are not an earlier run's output.
 
@@ -130,9 +134,11 @@ def _check_run_folder(out: Path) -> None:
             f"{out}: folder is not empty and holds no run's output (no manifest.json); "
             "choose a new or empty folder"
         )
-    try:
-        found = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    from model.safe_yaml import read_bytes
+
+    try:  # a regular file of bounded size, read without waiting on a pipe
+        found = json.loads(read_bytes(path, max_bytes=RUN_MANIFEST_LIMIT, what="a run's manifest"))
+    except (ValueError, RecursionError):  # ScenarioError and JSON errors are ValueErrors
         found = None
     kind = found.get("kind") if isinstance(found, dict) else None
     if kind == RUN_KIND:

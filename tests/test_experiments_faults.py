@@ -877,3 +877,27 @@ def test_a_missing_experiments_layer_is_one_line(tmp_path):
     done = without("experiments.cli", "sweep", "--out", str(tmp_path / "s"), "pressure_vs_engagement")
     assert done.returncode == 2
     assert "alliance-cohesion[experiments]" in one_line(done.stderr)
+
+
+def test_a_ledger_line_nested_deep_is_skipped_as_a_cut_line(tiny, tmp_path):
+    _, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    with (store / "ledger.jsonl").open("a") as ledger:
+        ledger.write("[" * 100_000 + "]" * 100_000 + "\n")
+    done = cohesion("analyze", str(store), "--out", str(tmp_path / "a"), "-q")
+    assert done.returncode == 0, done.stderr
+    assert_every_run_once(store)
+
+
+@pytest.mark.parametrize("manifest", ["[" * 100_000 + "]" * 100_000, "fifo"])
+def test_a_run_folder_whose_manifest_is_odd_is_refused_in_one_line(tmp_path, manifest):
+    out = tmp_path / "out"
+    out.mkdir()
+    if manifest == "fifo":
+        os.mkfifo(out / "manifest.json")
+    else:
+        (out / "manifest.json").write_text(manifest)
+    done = cohesion("run", "baseline", "--steps", "1", "--out", str(out), timeout=30)
+    assert done.returncode == 2
+    assert "its manifest.json is not a run's" in one_line(done.stderr)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
