@@ -899,5 +899,5 @@ def test_a_run_folder_whose_manifest_is_odd_is_refused_in_one_line(tmp_path, man
         (out / "manifest.json").write_text(manifest)
     done = cohesion("run", "baseline", "--steps", "1", "--out", str(out), timeout=30)
     assert done.returncode == 2
-    assert "its manifest.json is not a run's" in one_line(done.stderr)
+    assert "choose a new or empty folder" in one_line(done.stderr)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
