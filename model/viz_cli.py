@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 #: How long the server gets to stop after the signal before it is killed.
 STOP_GRACE = 10.0
+#: After Ctrl+C, how long the server (which the terminal signalled too) gets before a SIGTERM.
+CTRL_C_WAIT = 3.0
 
 
 class _Stop(Exception):  # noqa: N818 (a request to stop, not an error)
@@ -138,14 +140,29 @@ def stop_server(process: subprocess.Popen, signum: int, grace: float | None = No
     of ``cohesion viz`` or a closed terminal reaches only this process, so the
     signal is passed on: the server never stays behind holding the port.
     """
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signum)
+    grace = STOP_GRACE if grace is None else grace
+    for sig in STOP_SIGNALS:  # a second kill while the server stops changes nothing
+        signal.signal(sig, signal.SIG_IGN)
     try:
-        process.wait(timeout=STOP_GRACE if grace is None else grace)
-    except subprocess.TimeoutExpired:
+        if signum == signal.SIGINT and _stopped(process, CTRL_C_WAIT):
+            return 0  # Ctrl+C reached the server from the terminal; a second one would rush it
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM if signum == signal.SIGINT else signum)
+        if not _stopped(process, grace):
+            process.kill()
+            process.wait()
+    except KeyboardInterrupt:  # Ctrl+C again: stop it now
         process.kill()
         process.wait()
     return 0
+
+
+def _stopped(process: subprocess.Popen, seconds: float) -> bool:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def check_address(host: str, port: int) -> None:

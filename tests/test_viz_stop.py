@@ -100,6 +100,29 @@ def test_a_server_that_ignores_the_signal_is_killed_after_the_grace():
             os.killpg(view.pid, signal.SIGKILL)
 
 
+def test_a_second_signal_while_the_server_stops_changes_nothing():
+    impatient = VIEW.replace("viz_cli.check", "viz_cli.STOP_GRACE = 1.0\nviz_cli.check")
+    view = subprocess.Popen(
+        [sys.executable, "-c", impatient, STUBBORN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        view.stdout.readline()
+        server = int(view.stdout.readline())
+        view.terminate()
+        time.sleep(0.3)
+        view.terminate()  # again, during the grace
+        assert view.wait(timeout=20) == 0
+        assert wait_gone(server)
+        assert "Traceback" not in view.stderr.read()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(view.pid, signal.SIGKILL)
+
+
 ADDRESS = """
 import sys
 from model import viz_cli
