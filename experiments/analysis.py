@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.store import DamagedStoreError, OutputFiles, Store, as_path, atomic_write, manifest_problem
+from model.arguments import listed_once
 from model.errors import ScenarioError
 from model.extras import require
 from model.output import POLE_COLOURS
@@ -150,9 +151,7 @@ def analyze(
     if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
         raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
     if measures:
-        twice = next((m for i, m in enumerate(measures) if m in measures[:i]), None)
-        if twice is not None:
-            raise ScenarioError(f"measures: {twice!r} is listed twice; list each measure once")
+        listed_once(measures, name="measures", what="measure")
     sweep = _Sweep(root)
     if measures:
         for name in measures:
@@ -163,7 +162,7 @@ def analyze(
     else:
         measures = [m for m in FIGURE_MEASURES if m in sweep.measures] or sweep.measures[:1]
     if sweep.method in ("sobol", "morris"):  # before any file is written
-        require("SALib", "experiments", f"the {sweep.method} analysis")
+        require(f"SALib.analyze.{sweep.method}", "experiments", f"the {sweep.method} analysis")
     written = OutputFiles(out, MARKER, kind="cohesion analyze")
     lines = _header(sweep, root)
 

@@ -204,10 +204,15 @@ def _analyze(args: argparse.Namespace) -> int:
     from model.cli import cannot_write
 
     measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
+    out = args.out or args.store / "analysis"
     try:
         written, report = analyze(args.store, out=args.out, measures=measures)
     except OSError as exc:
-        raise cannot_write(args.out or args.store / "analysis", exc, "--out" if args.out else None) from None
+        if exc.filename and Path(exc.filename).resolve().is_relative_to(out.resolve()):
+            raise cannot_write(out, exc, "--out" if args.out else None) from None
+        raise ScenarioError(
+            f"{exc.filename or args.store}: cannot be read ({exc.strerror or exc.__class__.__name__})"
+        ) from None
     if not args.quiet:
         print(report)
     folder = written[0].parent if written else args.out

@@ -29,6 +29,7 @@ from experiments.runner import (
     whole_number,
 )
 from experiments.store import OutputFiles, as_path
+from model.arguments import listed_once
 from model.errors import ScenarioError
 from model.scenario import Scenario, load_scenario
 
@@ -178,9 +179,7 @@ def compare(
         measures = list(HEADLINE)
     elif measures == ["all"]:
         measures = list(MEASURES)
-    twice = next((m for i, m in enumerate(measures) if m in measures[:i]), None)
-    if twice is not None:
-        raise ScenarioError(f"measures: {twice!r} is listed twice; list each measure once")
+    listed_once(measures, name="measures", what="measure")
     for name in measures:
         if name not in MEASURES:
             raise ScenarioError(f"measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")

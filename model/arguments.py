@@ -104,6 +104,19 @@ def whole_number(value: Any, *, name: str, low: int, high: int | None = None) ->
     return int(value)
 
 
+def listed_once(values: Sequence[Any], *, name: str, what: str) -> None:
+    """Refuse a list naming something twice (``measures=["cohesion", "cohesion"]``).
+
+    Raises:
+        ScenarioError: the first value listed a second time, named.
+    """
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ScenarioError(f"{name}: {value!r} is listed twice; list each {what} once")
+        seen.add(value)
+
+
 def choice(value: Any, *, name: str, allowed: Sequence[str]) -> str:
     """Check that ``value`` is one of ``allowed`` (strings).
 

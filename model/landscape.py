@@ -450,8 +450,10 @@ def search(
     Returns:
         ``(minima, count)``.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, Integral) or limit < 0):
-        raise ValueError(f"limit must be an int >= 0 or None; got {limit!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, Integral)):
+        raise TypeError(f"limit must be an int or None; got {limit!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be an int >= 0 or None; got {limit}")
     s, p = validate(sizes, propensity)
     for option, value in (("exact_limit", exact_limit), ("restarts", restarts)):
         if isinstance(value, bool) or not isinstance(value, Integral):

@@ -716,3 +716,16 @@ def test_load_rejects_python_tags(tmp_path):
     with pytest.raises(ValueError) as info:
         load_landscape(path)
     assert str(info.value).startswith(f"{path}: line 1: the YAML tag !!python/object/apply:os.system")
+
+
+def test_search_counts_every_minimum_and_returns_the_lowest_first():
+    from model.landscape import minima, search
+
+    sizes, flat = np.ones(6), np.zeros((6, 6))
+    found, count = search(sizes, flat, limit=4)
+    assert count == len(minima(sizes, flat)) == 32
+    assert [c.blocs for c in found] == [c.blocs for c in minima(sizes, flat)[:4]]
+    with pytest.raises(TypeError, match="limit must be an int"):
+        search(sizes, flat, limit="4")
+    with pytest.raises(ValueError, match="limit must be an int >= 0"):
+        search(sizes, flat, limit=-1)
