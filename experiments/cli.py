@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.cli import non_negative_int, positive_int
+from model.cli import non_negative_int, positive_int, whole
 from model.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -297,7 +297,7 @@ def register_compare(subparsers: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument("scenario_a", help="scenario name or YAML path (A, the reference)")
     parser.add_argument("scenario_b", help="scenario name or YAML path (B)")
-    parser.add_argument("--reps", type=positive_int, default=50, help="replications (default 50)")
+    parser.add_argument("--reps", type=whole(2), default=50, help="replications (default 50, at least 2)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="master seed (default 0)")
     parser.add_argument("--steps", type=positive_int, help="quarters (default: A's horizon)")
     parser.add_argument("--workers", type=positive_int, help="local worker processes (default: CPUs)")

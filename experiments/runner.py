@@ -1090,6 +1090,7 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
             f"{store.manifest_path}: {problem}; resume the sweep with its design to rebuild it"
         )
     design = manifest["design"]
+    store.check(n_runs=int(design["n_runs"]), digest=manifest["design_hash"])  # as analyze does
     row = None
     for table in ("runs", "failures"):
         frame = store.read(table)

@@ -33,6 +33,7 @@ truncated, unreadable) is moved into ``DIR/quarantine/`` and its runs run again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -172,6 +173,12 @@ def manifest_problem(manifest: Any) -> str | None:
     missing = [key for key in _DESIGN_KEYS if key not in design]
     if missing:
         return f"lacks design.{missing[0]}"
+    try:
+        text = json.dumps(design, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        return "holds a design that is not plain JSON"
+    if hashlib.sha256(text.encode()).hexdigest() != manifest["design_hash"]:
+        return "holds a design that does not match its design_hash (changed since the sweep wrote it)"
     return None
 
 
@@ -235,9 +242,15 @@ class Store:
         try:
             fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise ScenarioError(
+                    f"{self.root}: cannot be written ({reason}), and a sweep writes into its store; "
+                    "copy the store to a folder you can write to and resume it there"
+                ) from None
             raise ScenarioError(
-                f"{self.root / LOCK}: cannot be used as the store's lock file "
-                f"({exc.strerror or exc.__class__.__name__}); if no sweep is writing this store, remove it"
+                f"{self.root / LOCK}: cannot be used as the store's lock file ({reason}); "
+                "if no sweep is writing this store, remove it"
             ) from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
@@ -398,12 +411,21 @@ class Store:
         self.clean(retry_failed=retry_failed)
         self.repair(n_runs=int(design["n_runs"]), series=bool(design["outputs"].get("series")))
 
+    def _odd_table(self, table: str) -> str | None:
+        """What is wrong with a table's place in the store: not a folder, or a link elsewhere."""
+        folder = self.folder(table)
+        if folder.is_symlink():  # its parts would be read from, and written to, somewhere else
+            return "a symbolic link, not a folder of the store"
+        if folder.exists() and not folder.is_dir():
+            return "not a folder"
+        return None
+
     def _repair_layout(self) -> None:
         """Move aside a table that is not a folder and a ledger that is not a file (resume only).
 
         Without its ledger the parts are verified by reading them and entered in a new one.
         """
-        odd = [t for t in TABLES if self.folder(t).exists() and not self.folder(t).is_dir()]
+        odd = [t for t in TABLES if self._odd_table(t)]
         ledger = self.root / LEDGER
         if (ledger.exists() or ledger.is_symlink()) and (ledger.is_symlink() or not ledger.is_file()):
             odd.append(LEDGER)
@@ -411,7 +433,7 @@ class Store:
             where = self.quarantine(odd).relative_to(self.root)
             self.repairs.append(
                 f"moved {', '.join(odd)} (not what a store keeps there) into {where}/; "
-                "the parts were verified by reading them"
+                "the runs they held run again, the parts left were verified by reading them"
             )
 
     def _create(self, design: dict[str, Any], sample_digest: str) -> None:
@@ -542,7 +564,7 @@ class Store:
         names = []
         for table in TABLES:
             folder = self.folder(table)
-            if folder.is_dir():
+            if folder.is_dir() and not folder.is_symlink():
                 names += sorted(f"{table}/{p.name}" for p in folder.iterdir() if not p.name.startswith("."))
         if (self.root / FAILURES).exists():
             names.append(FAILURES)
@@ -566,11 +588,7 @@ class Store:
             The problems, in file order; the others are the sweep's.
         """
         ledger = self.ledger()
-        problems = [
-            Problem(t, "not a folder")
-            for t in TABLES
-            if self.folder(t).exists() and not self.folder(t).is_dir()
-        ]
+        problems = [Problem(t, why) for t in TABLES if (why := self._odd_table(t))]
         owner: dict[str, dict[int, str]] = {"done": {}, "series": {}}
         for name in self.files():
             path = self.root / name
@@ -676,6 +694,11 @@ class Store:
         Returns:
             The folder they went into.
         """
+        if (self.root / QUARANTINE).is_symlink() or (self.root / QUARANTINE).is_file():
+            raise DamagedStoreError(
+                f"{self.root / QUARANTINE}: is not a folder of the store (a link or a file), so nothing "
+                "is moved there; move it away and resume again"
+            )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         base = self.root / QUARANTINE / stamp
         n = 1

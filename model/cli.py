@@ -41,33 +41,34 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def non_negative_int(text: str) -> int:
-    """Parse a whole number >= 0 (an argparse type), with a one-line error."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{show(text)} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{show(value)} is negative; allowed 0 or more")
-    return value
+def whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``), with a one-line error."""
+    allowed = f"allowed {low:,} or more" if high is None else f"allowed {low:,} to {high:,}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{show(text)} is not a whole number; {allowed}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{show(value)} is out of range; {allowed}")
+        return value
+
+    parse.__name__ = f"whole number ({allowed})"
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """Parse a whole number >= 1 (an argparse type), with a one-line error."""
-    value = non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is not allowed; give 1 or more")
-    return value
+#: A whole number >= 0 (an argparse type), with a one-line error.
+non_negative_int = whole(0)
+#: A whole number >= 1 (an argparse type), with a one-line error.
+positive_int = whole(1)
 
 
 def quarters(text: str) -> int:
     """Parse a number of quarters, 1 to 400 (an argparse type), with a one-line error."""
     from model.arguments import MAX_QUARTERS
 
-    value = positive_int(text)
-    if value > MAX_QUARTERS:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed 1 to {MAX_QUARTERS} quarters")
-    return value
+    return whole(1, MAX_QUARTERS)(text)
 
 
 def cannot_write(path: Path, exc: OSError, flag: str | None) -> ScenarioError:
@@ -106,10 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     land.add_argument("--json", action="store_true", help="print JSON instead of a table")
     land.add_argument(
         "--limit",
-        type=non_negative_int,
+        type=whole(1, LANDSCAPE_MAX),
         default=LANDSCAPE_LIMIT,
         metavar="N",
-        help=f"show the N lowest minima (default {LANDSCAPE_LIMIT}; 0 shows all)",
+        help=f"show the N lowest minima (default {LANDSCAPE_LIMIT}, at most {LANDSCAPE_MAX:,}); "
+        "all are counted",
     )
 
     for name, register in plugins():
@@ -243,11 +245,11 @@ def _landscape(args: argparse.Namespace) -> int:
     from model.landscape import load_landscape, minima_as_json, search
 
     names, sizes, propensity = load_landscape(args.file)  # a ScenarioError names the file's problem
-    found, count = search(sizes, propensity, limit=args.limit or None)
+    found, count = search(sizes, propensity, limit=args.limit)
     if args.json:
         print(json.dumps({"count": count, **minima_as_json(names, found)}, indent=2))
         return 0
-    shown = f"; the lowest {len(found):,} shown (--limit 0 shows all)" if len(found) < count else ""
+    shown = f"; the lowest {len(found):,} shown (--limit N shows more)" if len(found) < count else ""
     print(f"{count:,} local minim{'um' if count == 1 else 'a'} (global first){shown}")
     for rank, config in enumerate(found, 1):
         left, right = config.groups(names)
@@ -257,6 +259,8 @@ def _landscape(args: argparse.Namespace) -> int:
 
 #: Minima ``cohesion landscape`` shows unless told (a flat landscape of 20 actors has 524,288).
 LANDSCAPE_LIMIT = 50
+#: The most ``--limit`` may ask for (10,000 minima print as about 4 MB of JSON).
+LANDSCAPE_MAX = 10_000
 
 COMMANDS = {
     "run": _run,

@@ -23,6 +23,8 @@ from model.scenario import Scenario, load_scenario
 from model.simulate import Results, simulate
 
 ALIGN = [f"alignment_{p}" for p in POLES]
+#: The most seeds of the report (each run's tables are kept: about 0.3 MB a run).
+MAX_SEEDS = 1_000
 HEDGERS = ("KAZ", "KGZ", "TJK", "UZB")
 
 
@@ -72,13 +74,18 @@ def report(runs: list[Results]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m model.validate [--seeds N]``: print the report."""
-    from model.cli import OneLineParser, positive_int
+    from model.cli import OneLineParser, whole
 
     parser = OneLineParser(
         prog="python -m model.validate",
         description="Face-validity check of the baseline over seeds (children of SeedSequence(2024)).",
     )
-    parser.add_argument("--seeds", type=positive_int, default=20, help="baseline runs (default 20)")
+    parser.add_argument(
+        "--seeds",
+        type=whole(1, MAX_SEEDS),
+        default=20,
+        help=f"baseline runs (default 20, at most {MAX_SEEDS})",
+    )
     args = parser.parse_args(argv)
     print(report(baseline_runs(seeds=args.seeds)))
     return 0

@@ -132,9 +132,10 @@ def test_a_flat_landscape_shows_the_lowest_minima_and_counts_them_all(tmp_path):
     table = cohesion("landscape", str(flat))
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0] == "2,048 local minima (global first); the lowest 50 shown (--limit 0 shows all)"
+    assert lines[0] == "2,048 local minima (global first); the lowest 50 shown (--limit N shows more)"
     assert len(lines) == 51
-    assert len(cohesion("landscape", str(flat), "--limit", "0").stdout.splitlines()) == 2049
+    assert len(cohesion("landscape", str(flat), "--limit", "10000").stdout.splitlines()) == 2049
+    assert_one_line_error(cohesion("landscape", str(flat), "--limit", "0"), "allowed 1 to 10,000")
     found = json.loads(cohesion("landscape", str(flat), "--json", "--limit", "3").stdout)
     assert found["count"] == 2048 and len(found["minima"]) == 3
 
@@ -207,7 +208,7 @@ def test_a_bug_is_a_traceback_and_exit_1_not_a_user_error():
     assert "Traceback" in done.stderr and "a bug in the search" in done.stderr
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["--seeds", "0"], ["--seeds", "x"], ["extra"]])
+@pytest.mark.parametrize("args", [["--bogus"], ["--seeds", "0"], ["--seeds", "1001"], ["--seeds", "x"], ["extra"]])
 def test_the_validation_report_refuses_a_bad_argument_in_one_line(args):
     done = subprocess.run(
         [sys.executable, "-m", "model.validate", *args], capture_output=True, text=True, timeout=60

@@ -901,3 +901,67 @@ def test_a_run_folder_whose_manifest_is_odd_is_refused_in_one_line(tmp_path, man
     assert done.returncode == 2
     assert "choose a new or empty folder" in one_line(done.stderr)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+def _hand_edited_design(store: Path) -> None:
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["design"]["outputs"]["measures"] = ["nope"]
+    (store / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _truncated_part(store: Path) -> None:
+    part = sorted((store / "runs").glob("part-*.parquet"))[0]
+    with part.open("r+b") as handle:
+        handle.truncate(100)
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (_hand_edited_design, "does not match its design_hash"),
+        (_truncated_part, "checksum differs from the ledger's"),
+    ],
+)
+def test_rerun_and_analyze_refuse_a_damaged_store_in_one_line(tiny, tmp_path, damage, fragment):
+    _, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    damage(store)
+    for args in (("rerun", str(store), "0", "--out", str(tmp_path / "r")), ("analyze", str(store), "-q")):
+        done = cohesion(*args)
+        assert done.returncode == 2, done.stderr
+        assert fragment in one_line(done.stderr)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("table", ["runs", "series"])
+def test_a_table_linked_elsewhere_is_never_read_or_written_through(tiny, tmp_path, table):
+    path, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("mine")
+    (victim / "part-000000000-000000000.parquet").write_text("mine too")
+    shutil.rmtree(store / table)
+    os.symlink(victim, store / table)
+    refused = cohesion("analyze", str(store), "--out", str(tmp_path / "a"), "-q")
+    assert refused.returncode == 2
+    assert f"{table} (a symbolic link, not a folder of the store)" in one_line(refused.stderr)
+    repaired = resume(path, store)
+    assert repaired.returncode == 0, repaired.stderr
+    assert sorted(p.name for p in victim.iterdir()) == ["part-000000000-000000000.parquet", "precious.txt"]
+    assert (victim / "precious.txt").read_text() == "mine"
+    assert not (store / table).is_symlink()
+    assert_every_run_once(store)
+
+
+def test_a_quarantine_linked_elsewhere_receives_nothing(tiny, tmp_path):
+    path, reference = tiny
+    store = copy_store(reference, tmp_path / "store")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, store / "quarantine")
+    (store / "runs" / "stray.parquet").write_text("not a part")
+    refused = resume(path, store)
+    assert refused.returncode == 2
+    assert "quarantine: is not a folder of the store" in one_line(refused.stderr)
+    assert list(elsewhere.iterdir()) == []
