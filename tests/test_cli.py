@@ -208,7 +208,9 @@ def test_a_bug_is_a_traceback_and_exit_1_not_a_user_error():
     assert "Traceback" in done.stderr and "a bug in the search" in done.stderr
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["--seeds", "0"], ["--seeds", "1001"], ["--seeds", "x"], ["extra"]])
+@pytest.mark.parametrize(
+    "args", [["--bogus"], ["--seeds", "0"], ["--seeds", "1001"], ["--seeds", "x"], ["extra"]]
+)
 def test_the_validation_report_refuses_a_bad_argument_in_one_line(args):
     done = subprocess.run(
         [sys.executable, "-m", "model.validate", *args], capture_output=True, text=True, timeout=60
