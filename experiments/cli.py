@@ -269,19 +269,11 @@ def register_rerun(subparsers: argparse._SubParsersAction) -> Handler:
 
 def _rerun(args: argparse.Namespace) -> int:
     from experiments.runner import rerun
-    from model.cli import cannot_write
-    from model.output import summary_table, write_results
+    from model.cli import write_run
 
     results = rerun(args.store, args.run_id)
-    out = args.out or Path("results") / f"{args.store.resolve().name}_run{args.run_id}"
-    try:
-        written = write_results(results, out)
-    except OSError as exc:
-        raise cannot_write(out, exc, "--out" if args.out else None) from None
-    if not args.quiet:
-        print(summary_table(results))
-    print(f"wrote {len(written)} files to {out}/ ({', '.join(p.name for p in written)})")
-    return EXIT_OK
+    default = Path("results") / f"{args.store.resolve().name}_run{args.run_id}"
+    return write_run(results, args.out, default, quiet=args.quiet)
 
 
 # --------------------------------------------------------------------------- compare

@@ -158,20 +158,32 @@ def _unavailable(name: str, exc: ImportError) -> Callable:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from model.output import summary_table, write_results
     from model.scenario import load_scenario
     from model.simulate import simulate
 
     scenario = load_scenario(args.scenario)
-    out = args.out or Path("results") / scenario.name
     results = simulate(scenario, seed=args.seed, steps=args.steps)
+    return write_run(results, args.out, Path("results") / scenario.name, quiet=args.quiet)
+
+
+def write_run(results, out: Path | None, default: Path, *, quiet: bool) -> int:
+    """Write a run's tables into ``out`` (``default`` if None), print its table and what was written.
+
+    Used by ``cohesion run`` and ``cohesion rerun``.
+
+    Raises:
+        ScenarioError: the folder holds files that are not a run's, or cannot be written.
+    """
+    from model.output import summary_table, write_results
+
+    folder = out or default
     try:
-        written = write_results(results, out)
+        written = write_results(results, folder)
     except OSError as exc:
-        raise cannot_write(out, exc, "--out" if args.out else None) from None
-    if not args.quiet:
+        raise cannot_write(folder, exc, "--out" if out else None) from None
+    if not quiet:
         print(summary_table(results))
-    print(f"wrote {len(written)} files to {out}/ ({', '.join(p.name for p in written)})")
+    print(f"wrote {len(written)} files to {folder}/ ({', '.join(p.name for p in written)})")
     return 0
 
 

@@ -45,9 +45,15 @@ def alive(pid: int) -> bool:
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def start_view(server: str) -> tuple[subprocess.Popen, int]:
+def start_view(server: str, grace: float | None = None) -> tuple[subprocess.Popen, int]:
+    """``cohesion viz`` with a stand-in server (and a shorter grace); returns it and the server's pid."""
+    view_code = (
+        VIEW
+        if grace is None
+        else VIEW.replace("viz_cli.check", f"viz_cli.STOP_GRACE = {grace}\nviz_cli.check")
+    )
     view = subprocess.Popen(
-        [sys.executable, "-c", VIEW, server],
+        [sys.executable, "-c", view_code, server],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,17 +87,8 @@ def test_a_signal_to_the_view_stops_its_server(signum):
 
 
 def test_a_server_that_ignores_the_signal_is_killed_after_the_grace():
-    impatient = VIEW.replace("viz_cli.check", "viz_cli.STOP_GRACE = 0.5\nviz_cli.check")
-    view = subprocess.Popen(
-        [sys.executable, "-c", impatient, STUBBORN],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    view, server = start_view(STUBBORN, grace=0.5)
     try:
-        view.stdout.readline()
-        server = int(view.stdout.readline())
         view.terminate()
         assert view.wait(timeout=20) == 0
         assert wait_gone(server)
@@ -101,17 +98,8 @@ def test_a_server_that_ignores_the_signal_is_killed_after_the_grace():
 
 
 def test_a_second_signal_while_the_server_stops_changes_nothing():
-    impatient = VIEW.replace("viz_cli.check", "viz_cli.STOP_GRACE = 1.0\nviz_cli.check")
-    view = subprocess.Popen(
-        [sys.executable, "-c", impatient, STUBBORN],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    view, server = start_view(STUBBORN, grace=1.0)
     try:
-        view.stdout.readline()
-        server = int(view.stdout.readline())
         view.terminate()
         time.sleep(0.3)
         view.terminate()  # again, during the grace
