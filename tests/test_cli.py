@@ -144,7 +144,7 @@ def test_a_flat_landscape_shows_the_lowest_minima_and_counts_them_all(tmp_path):
     ("args", "fragments"),
     [
         (("run", "no_such_scenario"), ("no such scenario file", "built-in scenarios:")),
-        (("run", "baseline", "--seed", "-3"), ("--seed", "negative")),
+        (("run", "baseline", "--seed", "-3"), ("--seed", "-3 is out of range; allowed 0 or more")),
         (("run", "baseline", "--steps", "zero"), ("--steps", "not a whole number")),
         (("run", "baseline", "--steps", "999"), ("--steps", "out of range")),
         (("check", "README.md"), ("README.md",)),
