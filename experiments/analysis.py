@@ -37,8 +37,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.store import DamagedStoreError, OutputFiles, Store, as_path, atomic_write, manifest_problem
-from model.arguments import listed_once
+from experiments.store import OutputFiles, Store, as_path, atomic_write
+from model.arguments import name_list
 from model.errors import ScenarioError
 from model.extras import require
 from model.output import POLE_COLOURS
@@ -92,13 +92,7 @@ class _Sweep:
 
     def __init__(self, root: Path) -> None:
         self.store = Store(Path(root))
-        manifest = self.store.manifest()
-        problem = manifest_problem(manifest)
-        if problem:
-            raise DamagedStoreError(
-                f"{self.store.manifest_path}: {problem}; resume the sweep with its design to rebuild it"
-            )
-        self.store.check(n_runs=int(manifest["design"]["n_runs"]), digest=manifest["design_hash"])
+        manifest = self.store.verified()
         self.manifest = manifest
         self.design: dict[str, Any] = manifest["design"]
         self.factors = list(self.design["factors"])
@@ -148,10 +142,8 @@ def analyze(
     """
     root = as_path(root, "root")
     out = root / "analysis" if out is None else as_path(out, "out")
-    if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
-        raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
-    if measures:
-        listed_once(measures, name="measures", what="measure")
+    if measures is not None:
+        measures = name_list(measures, name="measures", what="measure")
     sweep = _Sweep(root)
     if measures:
         for name in measures:
@@ -362,7 +354,7 @@ def _analysis_seed(sweep: _Sweep) -> int:
 
 
 def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
-    sobol = require("SALib.analyze.sobol", "experiments", "the Sobol analysis")
+    from SALib.analyze import sobol  # its presence was checked before any file was written
 
     missing = _complete(sweep, "Sobol indices")
     if missing:
@@ -441,7 +433,7 @@ def _sobol(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) 
 
 
 def _morris(sweep: _Sweep, measures: list[str], out: Path, written: OutputFiles) -> list[str]:
-    morris = require("SALib.analyze.morris", "experiments", "the Morris analysis")
+    from SALib.analyze import morris  # its presence was checked before any file was written
 
     missing = _complete(sweep, "Morris indices")
     if missing:

@@ -29,7 +29,7 @@ from experiments.runner import (
     whole_number,
 )
 from experiments.store import OutputFiles, as_path
-from model.arguments import listed_once
+from model.arguments import name_list
 from model.errors import ScenarioError
 from model.scenario import Scenario, load_scenario
 
@@ -173,13 +173,12 @@ def compare(
     if not 1 <= steps <= 400:
         raise ScenarioError(f"steps: {steps} is out of range; allowed 1 to 400 quarters")
     workers = check_workers(workers)
-    if measures is not None and (isinstance(measures, str) or not all(isinstance(m, str) for m in measures)):
-        raise ScenarioError(f"measures: {measures!r} is not a list of measure names")
+    if measures is not None:
+        measures = name_list(measures, name="measures", what="measure")
     if measures in (None, []):
         measures = list(HEADLINE)
     elif measures == ["all"]:
         measures = list(MEASURES)
-    listed_once(measures, name="measures", what="measure")
     for name in measures:
         if name not in MEASURES:
             raise ScenarioError(f"measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")

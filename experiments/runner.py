@@ -1077,20 +1077,14 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
     Raises:
         ScenarioError: a bad argument, a damaged manifest, or no such run in the store.
     """
-    from experiments.store import DamagedStoreError, Store, manifest_problem
+    from experiments.store import Store
 
     store = Store(as_path(out, "out"))
     run_id = whole_number(run_id, "run_id", low=0, none=False)
     if collect not in ("all", "model", "final"):
         raise ScenarioError(f"collect: {collect!r} is not allowed; allowed 'all', 'model' or 'final'")
-    manifest = store.manifest()
-    problem = manifest_problem(manifest)
-    if problem:
-        raise DamagedStoreError(
-            f"{store.manifest_path}: {problem}; resume the sweep with its design to rebuild it"
-        )
+    manifest = store.verified()
     design = manifest["design"]
-    store.check(n_runs=int(design["n_runs"]), digest=manifest["design_hash"])  # as analyze does
     row = None
     for table in ("runs", "failures"):
         frame = store.read(table)

@@ -70,6 +70,7 @@ TABLES = ("runs", "series", "failures")
 #: 1 MiB and one entry per session; a ledger about 200 bytes per part).
 MANIFEST_LIMIT = 64 << 20
 LEDGER_LIMIT = 1 << 30
+MANIFEST_WHAT = "a sweep's manifest"
 #: The manifest's ``kind``: what marks a folder as a sweep store.
 KIND = "alliance-cohesion sweep"
 #: Key of the store's entry in each part's Parquet metadata.
@@ -457,12 +458,13 @@ class Store:
 
     def _read_manifest(self) -> tuple[dict[str, Any], str | None]:
         """The manifest and what is wrong with it (None if sound)."""
-        if not (self.manifest_path.exists() or self.manifest_path.is_symlink()):
-            return {}, "is missing"
         try:
-            manifest = _json(
-                read_bytes(self.manifest_path, max_bytes=MANIFEST_LIMIT, what="a sweep's manifest")
+            data = read_bytes(
+                self.manifest_path, max_bytes=MANIFEST_LIMIT, what=MANIFEST_WHAT, missing_ok=True
             )
+            if data is None:
+                return {}, "is missing"
+            manifest = _json(data)
         except ScenarioError as exc:
             return {}, f"cannot be read ({str(exc).split(': ', 1)[-1]})"
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -493,17 +495,37 @@ class Store:
         if not self.root.is_dir():
             what = "no such folder" if not self.root.exists() else "not a folder"
             raise ScenarioError(f"{self.root}: not a sweep store ({what})")
-        if not (self.manifest_path.exists() or self.manifest_path.is_symlink()):
-            raise ScenarioError(f"{self.root}: not a sweep store (no {MANIFEST})")
         try:
-            return _json(read_bytes(self.manifest_path, max_bytes=MANIFEST_LIMIT, what="a sweep's manifest"))
+            data = read_bytes(
+                self.manifest_path, max_bytes=MANIFEST_LIMIT, what=MANIFEST_WHAT, missing_ok=True
+            )
         except ScenarioError as exc:
             raise DamagedStoreError(f"{exc}; resume the sweep with its design to rebuild it") from None
+        if data is None:
+            raise ScenarioError(f"{self.root}: not a sweep store (no {MANIFEST})")
+        try:
+            return _json(data)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise DamagedStoreError(
                 f"{self.manifest_path}: not valid JSON ({exc.__class__.__name__}); "
                 "resume the sweep with its design to rebuild it"
             ) from None
+
+    def verified(self) -> dict[str, Any]:
+        """The manifest of a sound store, for reading it: the manifest and every part checked.
+
+        Raises:
+            ScenarioError: not a store.
+            DamagedStoreError: a damaged manifest, or a file that does not belong (resume repairs it).
+        """
+        manifest = self.manifest()
+        problem = manifest_problem(manifest)
+        if problem:
+            raise DamagedStoreError(
+                f"{self.manifest_path}: {problem}; resume the sweep with its design to rebuild it"
+            )
+        self.check(n_runs=int(manifest["design"]["n_runs"]), digest=manifest["design_hash"])
+        return manifest
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Replace the manifest atomically."""
@@ -536,15 +558,15 @@ class Store:
         A line that is not a whole entry (a write cut short) is skipped: the file it
         was for never got its final name, or it is reported as not in the ledger.
         """
-        path = self.root / LEDGER
-        if not (path.exists() or path.is_symlink()):
-            return None
         try:
-            text = read_bytes(path, max_bytes=LEDGER_LIMIT, what="the store's ledger").decode(
-                "utf-8", "replace"
+            data = read_bytes(
+                self.root / LEDGER, max_bytes=LEDGER_LIMIT, what="the store's ledger", missing_ok=True
             )
         except ScenarioError as exc:
             raise DamagedStoreError(f"{exc}; resume the sweep to repair the store") from None
+        if data is None:
+            return None
+        text = data.decode("utf-8", "replace")
         entries = {}
         for line in text.splitlines():
             try:

@@ -104,17 +104,24 @@ def whole_number(value: Any, *, name: str, low: int, high: int | None = None) ->
     return int(value)
 
 
-def listed_once(values: Sequence[Any], *, name: str, what: str) -> None:
-    """Refuse a list naming something twice (``measures=["cohesion", "cohesion"]``).
+def name_list(values: Any, *, name: str, what: str) -> list[str]:
+    """A list of names, each given once (``measures=["cohesion", "cohesion_csto"]``).
 
     Raises:
-        ScenarioError: the first value listed a second time, named.
+        ScenarioError: not a list of strings (a string alone is not), or a name listed twice.
     """
-    seen: set[Any] = set()
+    if (
+        isinstance(values, str)
+        or not isinstance(values, Sequence)
+        or not all(isinstance(v, str) for v in values)
+    ):
+        raise ScenarioError(f"{name}: {values!r} is not a list of {what} names")
+    seen: set[str] = set()
     for value in values:
         if value in seen:
             raise ScenarioError(f"{name}: {value!r} is listed twice; list each {what} once")
         seen.add(value)
+    return list(values)
 
 
 def choice(value: Any, *, name: str, allowed: Sequence[str]) -> str:

@@ -217,7 +217,7 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     return f"not valid YAML{where}: {problem}"
 
 
-def read_bytes(path: Path, *, max_bytes: int, what: str) -> bytes:
+def read_bytes(path: Path, *, max_bytes: int, what: str, missing_ok: bool = False) -> bytes | None:
     """The bytes of a regular file no larger than ``max_bytes``, read without blocking.
 
     The file is opened non-blocking and checked before any byte is read, so a
@@ -225,8 +225,9 @@ def read_bytes(path: Path, *, max_bytes: int, what: str) -> bytes:
     waiting for a writer or reading forever.
 
     Raises:
-        ScenarioError: missing, a folder, not a regular file, unreadable, or larger
-            than the limit; one line starting with the (clipped) path.
+        ScenarioError: missing (None instead if ``missing_ok``), a folder, not a
+            regular file, unreadable, or larger than the limit; one line starting
+            with the (clipped) path.
     """
     where = clip_path(path)
     try:
@@ -234,6 +235,8 @@ def read_bytes(path: Path, *, max_bytes: int, what: str) -> bytes:
     except ValueError as exc:  # a NUL byte in the name
         raise ScenarioError(f"{where}: not a usable path ({exc})") from None
     except FileNotFoundError:
+        if missing_ok:
+            return None
         raise ScenarioError(f"{where}: file not found") from None
     except IsADirectoryError:
         raise ScenarioError(f"{where}: is a folder; expected {what}") from None
@@ -270,6 +273,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES, what: str = "a YAML fil
             the limit, or not UTF-8.
     """
     data = read_bytes(path, max_bytes=max_bytes, what=what)
+    assert data is not None  # a missing file is an error here
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -86,23 +86,13 @@ def test_a_signal_to_the_view_stops_its_server(signum):
             os.killpg(view.pid, signal.SIGKILL)
 
 
-def test_a_server_that_ignores_the_signal_is_killed_after_the_grace():
-    view, server = start_view(STUBBORN, grace=0.5)
-    try:
-        view.terminate()
-        assert view.wait(timeout=20) == 0
-        assert wait_gone(server)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(view.pid, signal.SIGKILL)
-
-
-def test_a_second_signal_while_the_server_stops_changes_nothing():
+@pytest.mark.parametrize("signals", [1, 2])  # a second kill during the grace changes nothing
+def test_a_server_that_ignores_the_signal_is_killed_after_the_grace(signals):
     view, server = start_view(STUBBORN, grace=1.0)
     try:
-        view.terminate()
-        time.sleep(0.3)
-        view.terminate()  # again, during the grace
+        for _ in range(signals):
+            view.terminate()
+            time.sleep(0.3)
         assert view.wait(timeout=20) == 0
         assert wait_gone(server)
         assert "Traceback" not in view.stderr.read()
