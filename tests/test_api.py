@@ -93,7 +93,7 @@ def test_the_mesa_model_takes_the_seeds_mesa_takes(baseline):
         model = AllianceModel(baseline.with_overrides({"horizon": 3}), rng=rng, collect="final")
         while model.running:
             model.step()
-        finals.append(model.mean_alignment_russia)
+        finals.append(model.measures["mean_alignment_russia"])
     assert finals[2] == finals[3]
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from model import AllianceModel, simulate
 from model.catalogue import INSTITUTIONS, POLES
-from model.measures import cohesion_index, two_bloc_energy
+from model.rules.measures import cohesion_index, two_bloc_energy
 from model.scenario import available_scenarios, load_scenario
 from model.validate import checks, mean_alignment
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.agents import R, T, W, ladder_step, move, preferred_mix, utilities
 from model.catalogue import POLES
 from model.model import AllianceModel
+from model.rules.choice import move, preferred_mix
+from model.rules.institutions import ladder_step as ladder_rule
+from model.rules.world import STATUSES, R, T, W
 from model.scenario import Ladder
 from tests.conftest import neutral_state, scripted
 
@@ -42,10 +44,10 @@ def test_more_hedging_spreads_the_mix():
 
 def test_preferred_mix_rows_match_single_rows():
     u = np.array([[1.0, 0.0, 0.5, 0.2], [0.1, 0.9, 0.3, 0.0]])
-    tau = np.array([0.3, 0.7])
+    tau = np.array([[0.3], [0.7]])  # one per row, on a trailing axis
     rows = preferred_mix(u, tau)
     for k in range(2):
-        np.testing.assert_allclose(rows[k], preferred_mix(u[k], tau[k]))
+        np.testing.assert_allclose(rows[k], preferred_mix(u[k], tau[k, 0]))
 
 
 def test_move_closes_the_given_share_of_the_gap():
@@ -77,6 +79,20 @@ LADDER_CASES = [
 ]
 
 
+def ladder_step(inst, status, commitment, streak, ladder, *, patience, may_rise=True):
+    """One state's rung of one institution through the array rule (the other two stand still)."""
+    k = ("cis", "csto", "eaeu").index(inst)
+    codes = np.full((1, 1, 3), STATUSES.index("member"))
+    codes[0, 0, k] = STATUSES.index(status)
+    c = np.full((1, 1, 3), 0.3)
+    c[0, 0, k] = commitment
+    streaks = np.zeros((1, 1, 3), dtype=np.int64)
+    streaks[0, 0, k] = streak
+    thresholds = {name: getattr(ladder, name) for name in ("step_down", "leave", "step_up", "join")}
+    new, left = ladder_rule(codes, c, streaks, thresholds, patience, may_rise)
+    return STATUSES[new[0, 0, k]], int(left[0, 0, k])
+
+
 @pytest.mark.parametrize(("inst", "status", "commitment", "streak", "expected", "left"), LADDER_CASES)
 def test_ladder_step(inst, status, commitment, streak, expected, left):
     assert ladder_step(inst, status, commitment, streak, LADDER, patience=2) == (expected, left)
@@ -103,9 +119,7 @@ def _model(states: dict, **top) -> AllianceModel:
 def _utility_after(model: AllianceModel, alignment: np.ndarray | None = None) -> np.ndarray:
     if alignment is not None:
         model.alignment = alignment
-    for power in model.powers:
-        power.act()
-    utilities(model)
+    model.evaluate()
     return model.utility.copy()
 
 
@@ -230,11 +244,10 @@ def test_powers_spread_a_fixed_capacity():
 def test_russia_turns_to_a_drifting_state(reaction, escalates):
     states = {"KAZ": neutral_state(), "KGZ": neutral_state()}
     model = _model(states, powers={"russia": {"reaction": reaction, "pressure": 0.5, "engagement": 0.5}})
-    russia = model.powers[R]
-    russia.act()
+    model.evaluate()
     pressure_before, court_before = model.pressure[R].copy(), model.inducement[R].copy()
-    model.initial_russia = model.alignment[:, R] + np.array([0.3, 0.0])  # KAZ drifted 0.3
-    russia.act()
+    model.initial_russia[:] = model.alignment[:, R] + np.array([0.3, 0.0])  # KAZ drifted 0.3
+    model.evaluate()
     if escalates:
         assert model.pressure[R, 0] > pressure_before[0]
         assert model.pressure[R, 1] < pressure_before[1]  # capacity is spread, not created
@@ -254,9 +267,9 @@ def test_flare_up_costs_the_party_farther_from_russia_more_trust():
     model = AllianceModel(scenario, rng=0)
     model.alignment = np.array([[0.2, 0.4, 0.2, 0.2], [0.6, 0.1, 0.1, 0.2]])
     model.step()  # 2025Q1: nothing
-    trust = model.table["trust_russia"].copy()
+    trust = np.array([s.trust_russia for s in model.states]).copy()
     model.step()  # 2025Q2: the flare-up
-    lost = trust - model.table["trust_russia"]
+    lost = trust - np.array([s.trust_russia for s in model.states])
     assert lost[0] > lost[1] > 0  # Russia leans to Azerbaijan, so Armenia loses more
     assert model.conflict[0, 1] == pytest.approx(0.7)
 
@@ -277,8 +290,8 @@ def test_a_state_threatened_by_russia_leaves_the_cis_in_two_steps():
     cis = events[(events["state"] == "GEO") & (events["institution"] == "cis")]
     assert list(cis["to"]) == ["associate", "withdrawn"]
     assert model.states[0].status["cis"] == "withdrawn"
-    assert model.exits >= 1 and model.suspensions >= 1
-    assert model.cis_members == 2  # Armenia and Russia
+    assert model.measures["exits"] >= 1 and model.measures["suspensions"] >= 1
+    assert model.measures["cis_members"] == 2  # Armenia and Russia
 
 
 def test_a_neutral_state_never_joins_military_integration():

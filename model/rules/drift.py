@@ -1,0 +1,83 @@
+"""Drift of trade, arms, opinion and trust, and the abandonment rule (docs/model.md 4.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.world import Floats, R, W, World
+
+_sum = np.add.reduce
+
+
+def drift(world: World) -> tuple[Floats, Floats, Floats, Floats]:
+    """Trade and arms shares, opinion of Russia and trust after this quarter's conditions.
+
+    Trade shares grow with a partner's relative inducement, route access and the
+    state's lean toward it, and trade with Russia suffers from Western secondary
+    sanctions; arms shares grow with a supplier's delivery capacity and the lean;
+    opinion returns toward its anchor and answers Russian inducement and coercion;
+    trust in Russia recovers slowly. The "other" partner's growth is 0.
+
+    Returns:
+        New trade, arms, opinion and trust arrays (the world is not changed).
+    """
+    d, s = world.dynamics, world.scalars
+    inducement = world.inducement.transpose(0, 2, 1)
+    lean = world.alignment - 0.25
+
+    growth = inducement - _sum(inducement, axis=2, keepdims=True) / 4
+    growth += world.access
+    growth += 0.5 * lean
+    growth *= d["trade_drift"]
+    growth[..., R] -= d["trade_drift"][..., 0] * world.pressure[:, W]
+    trade = world.trade.copy()
+    trade[..., :4] *= np.exp(growth)
+    trade /= _sum(trade, axis=2, keepdims=True)
+
+    log_supply = np.log(np.maximum(world.powers["arms_supply"], 0.05))[:, None, :]
+    arms = world.arms.copy()
+    arms[..., :4] *= np.exp(d["arms_drift"] * (log_supply + lean))
+    arms /= _sum(arms, axis=2, keepdims=True)
+
+    backlash = d["opinion_backlash"][..., 0]
+    sovereignty = s["sovereignty"]
+    opinion = s["opinion_russia"] + d["opinion_recovery"][..., 0] * (
+        s["opinion_anchor"] - s["opinion_russia"]
+    )
+    opinion += (
+        backlash * (1 - sovereignty) * world.inducement[:, R] - backlash * sovereignty * world.pressure[:, R]
+    )
+    opinion = np.clip(opinion, 0.0, 1.0)
+    trust = s["trust_russia"] + d["trust_recovery"][..., 0] * (1.0 - s["trust_russia"])
+    return trade, arms, opinion, trust
+
+
+def apply_drift(world: World) -> None:
+    """Replace the world's trade, arms, opinion and trust with their drifted values."""
+    world.trade, world.arms, world.scalars["opinion_russia"], world.scalars["trust_russia"] = drift(world)
+
+
+def abandonment(world: World, i: int, j: int, flare: Floats) -> Floats:
+    """Trust in Russia after a flare-up between states ``i`` and ``j`` that Russia does not answer.
+
+    Russia is taken to lean toward the party more aligned with it; each party loses
+    trust in proportion to the flare-up and to how far Russia leans toward its
+    adversary: ``trust_i *= max(0, 1 - abandonment x flare x lean_ij)``.
+
+    Args:
+        world: the runs.
+        i, j: the parties.
+        flare: the rise of the conflict's intensity per run, ``[runs]`` (0 for none).
+
+    Returns:
+        The new trust array, ``[runs, states]``.
+    """
+    rate = world.dynamics["abandonment"][:, 0, 0]
+    a = world.alignment[..., R]
+    trust = world.scalars["trust_russia"].copy()
+    for me, other in ((i, j), (j, i)):
+        total = a[:, me] + a[:, other]
+        lean = np.divide(a[:, other], total, out=np.full_like(total, 0.5), where=total > 0)
+        factor = np.where(flare > 0, np.maximum(0.0, 1.0 - rate * flare * lean), 1.0)
+        trust[:, me] *= factor
+    return trust

@@ -1,0 +1,156 @@
+"""Commitments and institutional choices: ladders, air defence, boycotts (docs/model.md 4.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.rules.world import (
+    CIS,
+    CSTO,
+    DOWN_TO,
+    MEMBER,
+    TIER,
+    UP_TO,
+    WITHDRAWN,
+    Bools,
+    Floats,
+    Ints,
+    World,
+)
+
+_INSTITUTION_AXIS = np.arange(3)
+
+
+def standing(status: Ints) -> tuple[Floats, Floats]:
+    """Membership depth (mean over institutions of tier / 3) and CSTO guarantee level, ``[runs, states]``."""
+    tiers = TIER[status]
+    depth = np.add.reduce(tiers, axis=2) / 9.0
+    csto = tiers[..., CSTO]
+    return depth, np.where(csto == 3, 1.0, np.where(csto == 2, 0.5, 0.0))
+
+
+def commitments(world: World) -> Floats:
+    """Commitment of every state to CIS, CSTO and EAEU, ``[runs, states, institutions]``.
+
+    ``c = a_R / 2 + b / 2 - cost x sovereignty`` where ``b`` is Russia's economic
+    value (CIS, EAEU) or its security value (CSTO), clipped to [0, 1]. The CIS is a
+    cheap club kept for its economic links; a state threatened by Russia itself
+    leaves it, so CIS commitment also falls by ``cis_threat`` times that threat.
+    """
+    s = world.scalars
+    value = np.stack([world.economy_russia, world.security_russia, world.economy_russia], axis=2)
+    commitment = 0.5 * np.clip(value, 0.0, 1.0)
+    commitment += 0.5 * world.alignment[..., 0:1]
+    commitment -= world.ladder["cost"] * s["sovereignty"][..., None]
+    commitment[..., CIS] -= world.thresholds["cis_threat"][..., 0] * s["threat_from_russia"]
+    return commitment
+
+
+def ladder_step(
+    status: Ints,
+    commitment: Floats,
+    streak: Ints,
+    ladder: dict[str, Floats],
+    patience: Ints | int,
+    may_rise: Bools | bool = True,
+) -> tuple[Ints, Ints]:
+    """One quarter of the institutional ladders, with thresholds and hysteresis.
+
+    A full member whose commitment stays below ``step_down`` for ``patience``
+    quarters steps down (CIS: associate, CSTO: frozen, EAEU: leaves). A partial
+    member or observer below ``leave`` withdraws; above ``step_up`` it becomes a
+    full member. An outsider above ``join`` joins (EAEU: as observer first).
+    ``streak`` counts consecutive quarters pushing up (> 0) or down (< 0).
+
+    Args:
+        status: status codes, last axis the institutions (CIS, CSTO, EAEU).
+        commitment: commitments, the same shape.
+        streak: last quarter's streaks, the same shape.
+        ladder: thresholds ``step_down``, ``leave``, ``step_up``, ``join``, each
+            broadcastable (one per institution on the last axis).
+        patience: quarters a threshold must be crossed before acting.
+        may_rise: False forbids moving up (a neutral state and the CSTO).
+
+    Returns:
+        The new status codes and streaks.
+    """
+    tier = TIER[status]
+    full, out = tier == 3, tier == 0
+    partial = ~full & ~out
+    up = may_rise & ((partial & (commitment > ladder["step_up"])) | (out & (commitment > ladder["join"])))
+    down = (full & (commitment < ladder["step_down"])) | (partial & (commitment < ladder["leave"]))
+    streak = np.where(up, np.maximum(streak, 0) + 1, np.where(down, np.minimum(streak, 0) - 1, 0))
+    rise = up & (streak >= patience)
+    fall = ~up & down & (-streak >= patience)
+    status = np.where(
+        rise, UP_TO[_INSTITUTION_AXIS, tier], np.where(fall, DOWN_TO[_INSTITUTION_AXIS, tier], status)
+    )
+    return status, np.where(rise | fall, 0, streak)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the states decided this quarter (before and after, for the event log)."""
+
+    before: Ints
+    after: Ints
+    air_joined: Bools
+    air_left: Bools
+    boycott: Bools
+
+    @property
+    def changed(self) -> Bools:
+        """Status changed, ``[runs, states, institutions]``."""
+        return self.before != self.after
+
+
+def choose(world: World, summit: bool) -> Choices:
+    """Every state climbs or descends its ladders, joins or leaves air defence, boycotts summits.
+
+    Air defence: a state joins the unified CIS system when its CSTO commitment
+    stays above ``air_defence_join`` for ``patience`` quarters (never if neutral
+    or not at least a partial CIS member, judged after this quarter's ladders),
+    and leaves when it stays below ``air_defence_leave`` or stops being eligible.
+    In a summit quarter (each fourth), a full member whose commitment is below
+    ``boycott`` boycotts that institution's summit.
+
+    Updates the world's statuses, streaks, air defence, boycotts and counters.
+    """
+    c = world.commitment
+    patience = world.patience
+    before = world.status
+    neutral = world.neutral
+    may_rise = ~(neutral[..., None] & (_INSTITUTION_AXIS == CSTO))
+    after, world.streak = ladder_step(before, c, world.streak, world.ladder, patience, may_rise)
+    world.status = after
+
+    t = world.thresholds
+    inside = world.air_defence
+    eligible = ~neutral & (TIER[after[..., CIS]] >= 2)
+    csto = c[..., CSTO]
+    s = world.air_streak
+    leaving = (csto < t["air_defence_leave"][..., 0]) | ~eligible
+    joining = eligible & (csto > t["air_defence_join"][..., 0])
+    s = np.where(
+        inside, np.where(leaving, np.minimum(s, 0) - 1, 0), np.where(joining, np.maximum(s, 0) + 1, 0)
+    )
+    left = inside & (-s >= patience[..., 0])
+    joined = ~inside & (s >= patience[..., 0])
+    world.air_defence = (inside & ~left) | joined
+    world.air_streak = np.where(left | joined, 0, s)
+
+    if summit:
+        boycott = (after == MEMBER) & (c < t["boycott"])
+    else:
+        boycott = np.zeros_like(after, dtype=bool)
+    world.boycotts = world.boycotts + boycott.sum(axis=2)
+    changed = before != after
+    rose = changed & (TIER[after] > TIER[before])
+    left_out = changed & ~rose & (after == WITHDRAWN)
+    world.entries = world.entries + rose.sum(axis=(1, 2))
+    world.exits = world.exits + left_out.sum(axis=(1, 2))
+    world.suspensions = world.suspensions + (changed & ~rose & ~left_out).sum(axis=(1, 2))
+    world.boycott_count = world.boycott_count + boycott.sum(axis=(1, 2))
+    return Choices(before=before, after=after, air_joined=joined, air_left=left, boycott=boycott)

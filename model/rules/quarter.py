@@ -1,0 +1,75 @@
+"""The order of a quarter (docs/model.md 3), for every run of a world at once.
+
+a. shocks scheduled for the quarter change drivers (and expiring ones revert);
+b. each power spreads its pressure and inducements over the states;
+c. each state computes its utilities, chooses its preferred mix and moves part of
+   the way toward it (simultaneously, from last quarter's alignments);
+d. trade and arms-import shares, opinion of Russia and trust drift;
+e. each state climbs or descends its institutional ladders, joins or leaves the
+   unified air-defence system and decides on summit boycotts.
+
+The measures (f) are taken by the caller when it collects (:func:`model.rules.measures.measure`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.rules import choice, institutions, powers, utility
+from model.rules.drift import apply_drift
+from model.rules.shocks import Schedule, Shock, Undo
+from model.rules.world import Floats, World
+
+
+def evaluate(world: World) -> None:
+    """The powers act on the current alignments, then every state's utilities follow (b, c)."""
+    depth, csto_level = institutions.standing(world.status)
+    powers.act(world, depth)
+    utility.evaluate(world, csto_level)
+
+
+def set_up(world: World, known: Floats | None = None) -> None:
+    """Alignments at the starting drivers' equilibrium, then this quarter's utilities and commitments.
+
+    Args:
+        world: the runs, just built.
+        known: the equilibrium alignments, if already found for these drivers
+            (``[runs, states, poles]``); the iteration is then skipped.
+    """
+    world.initial_russia[:] = 0.0  # no drift to react to while equilibrating
+    if known is None:
+        choice.equilibrium(world, evaluate)
+    else:
+        world.alignment = known.copy()
+        evaluate(world)
+    world.initial_russia = world.alignment[..., 0].copy()
+    world.commitment = institutions.commitments(world)
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """What happened in one quarter besides the world's new state."""
+
+    expired: list[Undo]
+    fired: list[Shock]
+    choices: institutions.Choices
+
+
+def advance(world: World, step: int, schedule: Schedule, noise: Floats | None, *, summit: bool) -> Quarter:
+    """Advance every run of ``world`` by one quarter (a to e).
+
+    Args:
+        world: the runs, changed in place.
+        step: the step being taken (1 is the first quarter).
+        schedule: the shocks, and the undos pending.
+        noise: this quarter's normal log-perturbations of the alignments
+            ``[runs, states, poles]`` (None for none).
+        summit: whether this is a summit quarter (the fourth of a year).
+    """
+    expired, fired = schedule.fire(world, step)
+    evaluate(world)
+    target = choice.preferred_mix(world.utility, choice.temperature(world))
+    world.alignment = choice.move(world.alignment, target, rate=world.dynamics["adjustment"], shock=noise)
+    apply_drift(world)
+    world.commitment = institutions.commitments(world)
+    return Quarter(expired, fired, institutions.choose(world, summit))
