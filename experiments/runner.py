@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 from experiments.store import RefusalError, as_path
+from model.ensemble import collected_steps, point_scenario, run_points
 from model.errors import ScenarioError
 from model.extras import require
-from model.model import AllianceModel
 from model.scenario import Scenario
 from model.simulate import Results, simulate
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from experiments.store import Store
 
 #: Largest chunk (runs per task); about two seconds of work at 40 quarters.
-MAX_CHUNK = 100
+MAX_CHUNK = 2048
 #: Chunks in flight per worker slot: enough to keep workers busy, few enough to bound memory.
 IN_FLIGHT_PER_SLOT = 2
 #: Seconds to wait for a Dask scheduler to answer.
@@ -165,28 +165,6 @@ def run_seed(entropy: int, run_id: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(entropy, spawn_key=(int(run_id),))
 
 
-def final_measures(
-    scenario: Scenario, seed: np.random.SeedSequence | int, measures: tuple[str, ...]
-) -> dict[str, Any]:
-    """Run a scenario to its horizon and return its end-of-run measures.
-
-    The same numbers as ``simulate(scenario, seed=seed, collect="final").final()``
-    (a test checks it), without building the run's tables: the sweep's fast path.
-
-    Args:
-        scenario: the scenario, its horizon set to the quarters to run.
-        seed: the run's seed.
-        measures: names of model measures (columns of the model table).
-
-    Returns:
-        The measures after the last quarter.
-    """
-    model = AllianceModel(scenario, rng=seed, collect="final")
-    while model.running:
-        model.step()
-    return {name: getattr(model, name) for name in measures}
-
-
 def _error_text(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -223,19 +201,17 @@ def failures_frame(context: RunContext, rows: list[dict[str, Any]] | None = None
 
 
 def _point_scenario(context: RunContext, values: np.ndarray) -> Scenario:
-    overrides = {
-        path: round(v) if integer else float(v)
-        for path, integer, v in zip(context.paths, context.integer, values, strict=True)
-    }
-    scenario = context.scenario.with_overrides(overrides) if overrides else context.scenario
-    return scenario.model_copy(update={"horizon": context.quarters})
+    base = context.scenario.model_copy(update={"horizon": context.quarters})
+    return point_scenario(base, context.paths, context.integer, values)
 
 
 def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
-    """Run a chunk of runs; a run that raises is recorded, the others go on.
+    """Run a chunk of runs through the ensemble engine; a run that fails is recorded, the others go on.
 
-    Each distinct point's scenario is built and validated once per chunk. This is
-    the function workers execute (local pool or Dask); it touches no files.
+    This is the function workers execute (local pool or Dask); it touches no files.
+    The engine (:func:`model.ensemble.run_points`) gives each run the numbers the
+    Mesa model gives it alone; a point the scenario schema rejects fails its runs
+    with the schema's message.
 
     Args:
         context: what the sweep's runs share.
@@ -244,54 +220,45 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     Returns:
         The chunk's runs, series and failures tables.
     """
-    scenarios: dict[int, Scenario | BaseException] = {}
-    done: list[int] = []
-    outputs: dict[str, list[Any]] = {name: [] for name in context.measures}
-    series: list[pd.DataFrame] = []
-    failed: list[int] = []
-    errors: list[str] = []
-    tracebacks: list[str] = []
-    for row, run_id in enumerate(chunk.run_ids):
-        point = int(chunk.point_ids[row])
-        try:
-            if point not in scenarios:
-                try:
-                    scenarios[point] = _point_scenario(context, chunk.values[row])
-                except Exception as exc:
-                    scenarios[point] = exc
-            scenario = scenarios[point]
-            if isinstance(scenario, BaseException):
-                raise scenario
-            seed = run_seed(context.entropy, run_id)
-            if context.every is None:
-                measures = final_measures(scenario, seed, context.measures)
-            else:
-                results = simulate(scenario, seed=seed, collect="model", every=context.every)
-                measures = results.final().to_dict()
-                frame = results.model[["step", "date", *context.series_measures]]
-                frame.insert(0, "run_id", np.int64(run_id))
-                series.append(frame)
-        except Exception as exc:
-            failed.append(row)
-            errors.append(_error_text(exc))
-            tracebacks.append("".join(traceback.format_exception(exc)))
-            continue
-        done.append(row)
-        for name in context.measures:
-            outputs[name].append(measures[name])
+    base = context.scenario.model_copy(update={"horizon": context.quarters})
+    seeds = [run_seed(context.entropy, run_id) for run_id in chunk.run_ids.tolist()]
+    result = run_points(
+        base, context.paths, chunk.values, seeds, integer=context.integer, every=context.every
+    )
+    failed = result.failed
+    done = np.flatnonzero(~failed).tolist()
     columns = _identity(context, chunk, done)
-    for name, values in outputs.items():
-        columns[name] = np.asarray(values) if values else np.zeros(0)
+    for name in context.measures:
+        columns[name] = result.measures[name][done]
+    series = None
+    if context.every is not None and result.series is not None and done:
+        steps = np.array(collected_steps(context.quarters, context.every), dtype=np.int64)
+        dates = pd.to_datetime([base.start.plus(k - 1).last_day() for k in steps.tolist()])
+        count = len(steps)
+        frame: dict[str, Any] = {
+            "run_id": np.repeat(chunk.run_ids[done].astype(np.int64), count),
+            "step": np.tile(steps, len(done)),
+            "date": np.tile(dates.to_numpy(), len(done)),
+        }
+        for name in context.series_measures:
+            values = result.series[name][done]
+            frame[name] = values.reshape(-1).astype(result.measures[name].dtype)
+        series = pd.DataFrame(frame)
     failures = None
-    if failed:
+    bad = np.flatnonzero(failed).tolist()
+    if bad:
         failures = pd.DataFrame(
-            {**_identity(context, chunk, failed), "error": errors, "traceback": tracebacks}
+            {
+                **_identity(context, chunk, bad),
+                "error": [result.errors[r] for r in bad],
+                "traceback": [result.tracebacks[r] for r in bad],
+            }
         )
     return ChunkResult(
         first=chunk.first,
         last=chunk.last,
         runs=pd.DataFrame(columns),
-        series=pd.concat(series, ignore_index=True) if series else None,
+        series=series,
         failures=failures,
     )
 

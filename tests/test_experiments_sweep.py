@@ -20,9 +20,10 @@ import pytest
 import yaml
 
 from experiments.design import load_design
-from experiments.runner import Progress, final_measures, rerun, run_seed, sweep
+from experiments.runner import Progress, rerun, run_seed, sweep
 from experiments.store import Store
 from model import load_scenario, simulate
+from model.ensemble import run_points
 from model.errors import ScenarioError
 
 BIN = Path(sys.executable).parent
@@ -111,11 +112,12 @@ def test_a_sweep_writes_parts_a_manifest_and_one_row_per_run(reference):
 
 def test_end_of_run_outputs_equal_those_of_simulate():
     scenario = load_scenario("russian_pressure_high").model_copy(update={"horizon": 6})
-    for run_id in (0, 5):
-        seed = run_seed(3, run_id)
-        fast = final_measures(scenario, seed, ("cohesion", "exits", "mean_alignment_china"))
+    ids = (0, 5)
+    engine = run_points(scenario, [], np.zeros((2, 0)), [run_seed(3, run_id) for run_id in ids])
+    for row, run_id in enumerate(ids):
         final = simulate(scenario, seed=run_seed(3, run_id), collect="final").final()
-        assert fast == {k: final[k] for k in fast}
+        for name in ("cohesion", "exits", "mean_alignment_china"):
+            assert engine.measures[name][row] == pytest.approx(final[name], abs=1e-12)
 
 
 def test_any_stored_run_can_be_rerun_alone(reference):

@@ -8,6 +8,7 @@ even in place into a row, is what the next quarter's rules see.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from model import AllianceModel
 from model.rules.choice import preferred_mix, temperature
@@ -30,7 +31,9 @@ def test_writes_through_agents_are_what_the_rules_see(baseline):
     entry = baseline.states["KAZ"].model_dump()
     entry.update(russian_forces=20.0, sovereignty=0.2)
     entry["defence_pacts"]["west"] = 1.0
-    entry["trade"] = dict(zip(("russia", "west", "china", "turkey", "other"), [0.5, 0.1, 0.2, 0.1, 0.1]))
+    entry["trade"] = dict(
+        zip(("russia", "west", "china", "turkey", "other"), [0.5, 0.1, 0.2, 0.1, 0.1], strict=True)
+    )
     changed = baseline.with_overrides(
         {
             "states.KAZ": entry,
@@ -65,8 +68,6 @@ def test_the_equilibrium_is_a_fixed_point_of_the_choice_rule():
 def test_statuses_are_outcomes_not_settable_through_an_agent(baseline):
     model = AllianceModel(baseline, rng=0)
     kaz = model.states[model.codes.index("KAZ")]
-    try:
+    with pytest.raises(TypeError):
         kaz.status["csto"] = "withdrawn"  # type: ignore[index]
-    except TypeError:
-        pass
     assert kaz.status["csto"] == "member"

@@ -66,7 +66,8 @@ def abandonment(world: World, i: int, j: int, flare: Floats) -> Floats:
 
     Args:
         world: the runs.
-        i, j: the parties.
+        i: one party (its row).
+        j: the other party.
         flare: the rise of the conflict's intensity per run, ``[runs]`` (0 for none).
 
     Returns:

@@ -141,10 +141,7 @@ def choose(world: World, summit: bool) -> Choices:
     world.air_defence = (inside & ~left) | joined
     world.air_streak = np.where(left | joined, 0, s)
 
-    if summit:
-        boycott = (after == MEMBER) & (c < t["boycott"])
-    else:
-        boycott = np.zeros_like(after, dtype=bool)
+    boycott = (after == MEMBER) & (c < t["boycott"]) if summit else np.zeros_like(after, dtype=bool)
     world.boycotts = world.boycotts + boycott.sum(axis=2)
     changed = before != after
     rose = changed & (TIER[after] > TIER[before])

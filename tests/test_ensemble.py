@@ -1,0 +1,145 @@
+"""The ensemble engine gives every run the numbers the Mesa model gives it alone.
+
+The engine and the Mesa model run the same rule functions (``model.rules``); the
+engine on many runs at once. These tests hold it to the model of record: every
+shipped scenario, several seeds of both kinds, every quarter's measures to 1e-12
+and the event log identical; design points set straight into the arrays equal
+validated scenarios; results do not depend on the block size; a run that breaks
+down fails alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.ensemble import collected_steps, run_ensemble, run_generator, run_points
+from model.rules.measures import MEASURES
+from model.scenario import available_scenarios, load_scenario
+from model.simulate import simulate
+
+SEEDS = [0, 7, np.random.SeedSequence(2024, spawn_key=(3,)), np.random.SeedSequence(11)]
+
+
+def _same_run(ensemble, r, results, every=1):
+    frame = results.model
+    for name in MEASURES:
+        np.testing.assert_allclose(
+            ensemble.series[name][r], frame[name].to_numpy(dtype=float), rtol=1e-12, atol=1e-12, err_msg=name
+        )
+    events = ensemble.events[ensemble.events["run"] == r].drop(columns="run").reset_index(drop=True)
+    assert events.astype(str).equals(results.events.astype(str))
+
+
+@pytest.mark.parametrize("path", available_scenarios(), ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs_the_same_in_the_engine_and_the_mesa_model(path):
+    scenario = load_scenario(path)
+    ensemble = run_ensemble([scenario] * len(SEEDS), SEEDS, every=1, events=True)
+    assert not ensemble.failed.any()
+    for r, seed in enumerate(SEEDS):
+        _same_run(ensemble, r, simulate(scenario, seed=seed, collect="model"))
+
+
+def test_events_happen_and_match_when_states_move():
+    # Strong pressure moves statuses: the event comparison is not of two empty logs.
+    scenario = load_scenario("russian_pressure_high").with_overrides(
+        {"institutions.patience": 1, "institutions.boycott": 0.3, "dynamics.noise": 0.2}
+    )
+    ensemble = run_ensemble([scenario] * 3, SEEDS[:3], every=1, events=True)
+    assert len(ensemble.events) > 10
+    for r, seed in enumerate(SEEDS[:3]):
+        _same_run(ensemble, r, simulate(scenario, seed=seed, collect="model"))
+
+
+def test_design_points_set_into_the_arrays_equal_validated_scenarios():
+    base = load_scenario("caucasus_flare_up").model_copy(update={"horizon": 16})
+    rng = np.random.default_rng(5)
+    n = 24
+    paths = ["powers.russia.pressure", "weights.autonomy", "states.ARM.opinion_russia"]
+    paths.append("institutions.patience")
+    values = np.column_stack([rng.random(n), 0.5 + rng.random(n), rng.random(n), rng.integers(1, 4, n)])
+    integer = [False, False, False, True]
+    seeds = [np.random.SeedSequence(8, spawn_key=(k,)) for k in range(n)]
+    fast = run_points(base, paths, values, seeds, integer=integer, every=1, events=True)
+    for r in (0, 9, 23):
+        row = zip(paths, integer, values[r], strict=True)
+        overrides = {p: (round(v) if i else float(v)) for p, i, v in row}
+        scenario = base.with_overrides(overrides)
+        _same_run(fast, r, simulate(scenario, seed=seeds[r], collect="model"))
+    # A key with a joint constraint (ordered ladder thresholds) goes through a scenario per point.
+    slow = run_points(
+        base,
+        [*paths, "institutions.csto.leave"],
+        np.column_stack([values, np.full(n, 0.05)]),
+        seeds,
+        integer=[*integer, False],
+        every=1,
+        events=True,
+    )
+    for name in MEASURES:
+        np.testing.assert_array_equal(slow.series[name], fast.series[name])
+    assert slow.events.equals(fast.events)
+
+
+def test_a_point_the_schema_rejects_fails_its_runs_only():
+    base = load_scenario("baseline").model_copy(update={"horizon": 4})
+    values = np.array([[0.05], [0.5], [0.05]])  # leave 0.5 > step_down: thresholds out of order
+    result = run_points(base, ["institutions.csto.leave"], values, [0, 1, 2])
+    assert result.failed.tolist() == [False, True, False]
+    assert result.errors[1].startswith("ScenarioError: ") and "leave <= step_down" in result.errors[1]
+
+
+def test_results_do_not_depend_on_the_block_size():
+    scenario = load_scenario("wider_region").model_copy(update={"horizon": 12})
+    seeds = [np.random.SeedSequence(1, spawn_key=(k,)) for k in range(10)]
+    whole = run_ensemble([scenario] * 10, seeds, every=3, events=True)
+    blocks = run_ensemble([scenario] * 10, seeds, every=3, events=True, block=3)
+    for name in MEASURES:
+        np.testing.assert_array_equal(whole.series[name], blocks.series[name])
+    assert whole.events.equals(blocks.events)
+
+
+def test_runs_of_different_shapes_are_run_apart_and_returned_in_order():
+    short = load_scenario("baseline").model_copy(update={"horizon": 5})
+    other = load_scenario("wider_region").model_copy(update={"horizon": 5})
+    order = [short, other, short, other]
+    result = run_ensemble(order, [0, 1, 2, 3])
+    for r, scenario in enumerate(order):
+        final = simulate(scenario, seed=r, collect="final").final()
+        assert result.measures["cohesion"][r] == pytest.approx(final["cohesion"], abs=1e-12)
+
+
+def test_a_run_that_breaks_down_fails_alone(monkeypatch):
+    import model.ensemble as engine
+
+    real = engine.measure
+
+    def broken(world):
+        values = real(world)
+        values["energy"] = values["energy"].copy()
+        values["energy"][1] = np.nan
+        return values
+
+    monkeypatch.setattr(engine, "measure", broken)
+    result = run_ensemble([load_scenario("baseline").model_copy(update={"horizon": 3})] * 3, [0, 1, 2])
+    assert result.failed.tolist() == [False, True, False]
+    assert result.errors[1] == (
+        "ScenarioError: baseline: quarter 2024Q4: the measure energy is nan, not a finite number; the "
+        "scenario's values make the model break down (check very large or very small economic weights)"
+    )
+
+
+def test_the_noise_stream_is_the_mesa_models():
+    from model import AllianceModel
+
+    for seed in SEEDS:
+        model = AllianceModel("baseline", rng=seed)
+        ours = run_generator(seed)
+        np.testing.assert_array_equal(model.rng.normal(size=5), ours.normal(size=5))
+
+
+def test_collected_steps_follow_simulate():
+    assert collected_steps(10, None) == [0, 10]
+    assert collected_steps(10, 4) == [0, 4, 8, 10]
+    frame = simulate("baseline", seed=0, steps=10, collect="model", every=4).model
+    assert frame["step"].tolist() == collected_steps(10, 4)
