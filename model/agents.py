@@ -175,6 +175,8 @@ class Power(Agent):
     spread pressure and inducements over the states (``rules.powers``).
     """
 
+    model: AllianceModel
+
     def __init__(self, model: AllianceModel, pole: str) -> None:
         """Create the power; its levels come from the scenario through the model's world."""
         super().__init__(model)

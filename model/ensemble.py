@@ -28,6 +28,7 @@ import pandas as pd
 from model.catalogue import INSTITUTIONS, POLES
 from model.errors import ScenarioError, breakdown
 from model.rules import quarter
+from model.rules.institutions import Choices
 from model.rules.measures import CHECKED, COUNTS, MEASURES, measure
 from model.rules.shocks import Schedule, compile_shocks, signature
 from model.rules.world import (
@@ -294,13 +295,13 @@ def run_points(
     measures = {name: np.zeros(runs, dtype=np.int64 if name in COUNTS else np.float64) for name in MEASURES}
     out = Ensemble(measures=measures, errors=[None] * runs, tracebacks=[""] * runs)
     series = {name: np.zeros((runs, len(steps))) for name in MEASURES} if every is not None else None
-    frames = []
+    frames: list[pd.DataFrame] = []
     template = build_world([base])
     size = block or block_size(len(base.states))
     for start in range(0, runs, size):
         part = np.arange(start, min(start + size, runs))
         rows, inverse = np.unique(values[part], axis=0, return_inverse=True)
-        block_seeds = [seeds[r] for r in part]
+        block_seeds = [seeds[r] for r in part.tolist()]
         try:
             with np.errstate(all="ignore"):
                 world = template.take(np.zeros(len(rows), dtype=np.int64))
@@ -417,14 +418,14 @@ def _simulate_block(
     horizon = first.horizon
     scale = world.dynamics["noise"][:, 0, 0]
     noisy = np.flatnonzero(scale > 0)
-    generators = {int(r): run_generator(seeds[r]) for r in noisy}
+    generators = {r: run_generator(seeds[r]) for r in noisy.tolist()}
     noise: np.ndarray | None = None
 
     wanted = set(steps)
     series = {name: np.zeros((runs, len(steps))) for name in MEASURES}
     errors: list[str | None] = [None] * runs
     log: list[pd.DataFrame] = []
-    codes = list(first.states)
+    codes: list[str] = list(first.states)
 
     def collect(step: int, column: int) -> None:
         values = measure(world)
@@ -467,7 +468,7 @@ def _simulate_block(
     )
 
 
-def _events(choices: quarter.institutions.Choices, step: int, label: str, codes: list[str]) -> pd.DataFrame:
+def _events(choices: Choices, step: int, label: str, codes: list[str]) -> pd.DataFrame:
     """This quarter's events, in the Mesa model's order within a run (state, then kind)."""
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], list[str]]] = []
     r, i, k = np.nonzero(choices.changed)

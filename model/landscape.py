@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from model.errors import ScenarioError
+from model.rules.measures import energy as bloc_energy
 from model.safe_yaml import MAX_BYTES, clip_path, load_yaml, show
 
 __all__ = [
@@ -283,9 +284,7 @@ def energy(sizes: Any, propensity: Any, blocs: Any, *, check: bool = True) -> fl
         b = _validate_blocs(blocs, s.shape[0])
     else:
         s, p, b = sizes, propensity, blocs
-    d = b[:, None] != b[None, :]
-    terms = np.outer(s, s) * p * d
-    return float(terms.sum()) + 0.0
+    return float(bloc_energy(s, p, b))
 
 
 def frustration(sizes: Any, propensity: Any, blocs: Any) -> np.ndarray:

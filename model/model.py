@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from functools import partial
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -109,7 +110,7 @@ class AllianceModel(Model):
         self.collect_mode = collect
         self.every = every
         self.config = config
-        self.codes = list(config.states)
+        self.codes: list[str] = list(config.states)
         self.n_states = len(self.codes)
         self.world: World = build_world([config])
         self.schedule = Schedule.of(compile_shocks([config]))
@@ -136,7 +137,7 @@ class AllianceModel(Model):
             model_reporters={name: partial(_report, name=name) for name in MODEL_FIELDS},
             tables={"events": ["step", "quarter", "state", "institution", "from", "to"]},
         )
-        self._state_records: list[dict[str, np.ndarray]] = []
+        self._state_records: list[dict[str, Any]] = []
         self._collected_steps: list[int] = []
         self.measures: dict[str, float | int] = {}
         self._measure()
@@ -249,14 +250,17 @@ class AllianceModel(Model):
         for i in np.flatnonzero(changed.any(axis=1) | joined | left | boycott.any(axis=1)):
             for k in np.flatnonzero(changed[i]):
                 self._event(
-                    i, INSTITUTIONS[k], STATUSES[choices.before[0, i, k]], STATUSES[choices.after[0, i, k]]
+                    int(i),
+                    INSTITUTIONS[k],
+                    STATUSES[choices.before[0, i, k]],
+                    STATUSES[choices.after[0, i, k]],
                 )
             if joined[i]:
-                self._event(i, "air_defence", "none", "member")
+                self._event(int(i), "air_defence", "none", "member")
             if left[i]:
-                self._event(i, "air_defence", "member", "withdrawn")
+                self._event(int(i), "air_defence", "member", "withdrawn")
             for k in np.flatnonzero(boycott[i]):
-                self._event(i, INSTITUTIONS[k], "member", "boycott")
+                self._event(int(i), INSTITUTIONS[k], "member", "boycott")
 
     def _event(self, i: int, institution: str, old: str, new: str) -> None:
         self.datacollector.add_table_row(
@@ -337,10 +341,9 @@ class AllianceModel(Model):
         def stack(key: str) -> np.ndarray:
             return np.concatenate([np.asarray(r[key], dtype=None) for r in records])
 
-        for key, labels in (("alignment", POLES),):
-            block = stack(key)
-            for k, label in enumerate(labels):
-                columns[f"{key}_{label}"] = block[:, k]
+        block = stack("alignment")
+        for k, label in enumerate(POLES):
+            columns[f"alignment_{label}"] = block[:, k]
         status = stack("status")
         for k, inst in enumerate(INSTITUTIONS):
             columns[inst] = status[:, k]
@@ -351,13 +354,14 @@ class AllianceModel(Model):
         scalars = stack("scalars")
         for k, name in enumerate(STATE_SCALARS):
             columns[name] = scalars[:, k]
-        for key, labels in (
+        pairs: tuple[tuple[str, tuple[str, ...]], ...] = (
             ("trade", PARTNERS),
             ("arms", PARTNERS),
             ("utility", POLES),
             ("pressure", POLES),
             ("inducement", POLES),
-        ):
+        )
+        for key, labels in pairs:
             block = stack(key)
             for k, label in enumerate(labels):
                 columns[f"{key}_{label}"] = block[:, k]

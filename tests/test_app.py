@@ -414,11 +414,3 @@ def test_cohesion_viz_bad_scenario_is_one_line_exit_2(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("cohesion: error: no_such_scenario: no such scenario file")
     assert "\n" not in err
-
-
-def test_model_package_never_imports_the_view():
-    for path in (ROOT / "model").glob("*.py"):
-        if path.name in ("app.py", "viz_cli.py"):
-            continue
-        text = path.read_text()
-        assert "model.app" not in text and "from model import app" not in text, path

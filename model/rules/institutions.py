@@ -84,10 +84,13 @@ def ladder_step(
     streak = np.where(up, np.maximum(streak, 0) + 1, np.where(down, np.minimum(streak, 0) - 1, 0))
     rise = up & (streak >= patience)
     fall = ~up & down & (-streak >= patience)
+    moved = rise | fall
+    if not moved.any():  # most quarters: nobody moves a rung
+        return status, streak
     status = np.where(
         rise, UP_TO[_INSTITUTION_AXIS, tier], np.where(fall, DOWN_TO[_INSTITUTION_AXIS, tier], status)
     )
-    return status, np.where(rise | fall, 0, streak)
+    return status, np.where(moved, 0, streak)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class Choices:
     @property
     def changed(self) -> Bools:
         """Status changed, ``[runs, states, institutions]``."""
-        return self.before != self.after
+        changed: Bools = self.before != self.after
+        return changed
 
 
 def choose(world: World, summit: bool) -> Choices:
@@ -141,13 +145,17 @@ def choose(world: World, summit: bool) -> Choices:
     world.air_defence = (inside & ~left) | joined
     world.air_streak = np.where(left | joined, 0, s)
 
-    boycott = (after == MEMBER) & (c < t["boycott"]) if summit else np.zeros_like(after, dtype=bool)
-    world.boycotts = world.boycotts + boycott.sum(axis=2)
-    changed = before != after
-    rose = changed & (TIER[after] > TIER[before])
-    left_out = changed & ~rose & (after == WITHDRAWN)
-    world.entries = world.entries + rose.sum(axis=(1, 2))
-    world.exits = world.exits + left_out.sum(axis=(1, 2))
-    world.suspensions = world.suspensions + (changed & ~rose & ~left_out).sum(axis=(1, 2))
-    world.boycott_count = world.boycott_count + boycott.sum(axis=(1, 2))
+    if summit:
+        boycott = (after == MEMBER) & (c < t["boycott"])
+        world.boycotts = world.boycotts + boycott.sum(axis=2)
+        world.boycott_count = world.boycott_count + boycott.sum(axis=(1, 2))
+    else:
+        boycott = np.zeros_like(after, dtype=bool)
+    if after is not before:  # a rung moved somewhere (ladder_step returns its input otherwise)
+        changed = before != after
+        rose = changed & (TIER[after] > TIER[before])
+        left_out = changed & ~rose & (after == WITHDRAWN)
+        world.entries = world.entries + rose.sum(axis=(1, 2))
+        world.exits = world.exits + left_out.sum(axis=(1, 2))
+        world.suspensions = world.suspensions + (changed & ~rose & ~left_out).sum(axis=(1, 2))
     return Choices(before=before, after=after, air_joined=joined, air_left=left, boycott=boycott)

@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from model.catalogue import INSTITUTIONS, POLES
 from model.rules.world import CIS, TIER, Bools, Floats, World
@@ -80,7 +83,8 @@ def energy(sizes: Floats, propensity: Floats, blocs: Bools) -> Floats:
     """
     d = blocs[..., :, None] != blocs[..., None, :]
     terms = sizes[..., :, None] * sizes[..., None, :] * propensity * d
-    return np.add.reduce(terms.reshape(*terms.shape[:-2], -1), axis=-1) + 0.0
+    total: Floats = np.add.reduce(terms.reshape(*terms.shape[:-2], -1), axis=-1) + 0.0
+    return total
 
 
 def two_bloc_energy(alignment: Floats, sizes: Floats, conflict: Floats) -> tuple[Floats, Bools]:
@@ -100,56 +104,57 @@ def two_bloc_energy(alignment: Floats, sizes: Floats, conflict: Floats) -> tuple
     """
     n = alignment.shape[-2]
     lead = alignment.shape[:-2]
-    vectors = np.empty((*lead, n + 1, 4))
-    vectors[..., :n, :] = alignment
-    vectors[..., n, :] = (1.0, 0.0, 0.0, 0.0)
+    vectors = np.concatenate([alignment, np.broadcast_to(_LEADER, (*lead, 1, 4))], axis=-2)
     unit = vectors / np.sqrt(np.add.reduce(vectors * vectors, axis=-1))[..., None]
     propensity = unit @ np.swapaxes(unit, -1, -2) - 0.5
-    propensity[..., :n, :n] -= conflict
-    propensity[..., np.arange(n + 1), np.arange(n + 1)] = 0.0
-    size = np.empty((*lead, n + 1))
-    size[..., :n] = sizes
-    size[..., n] = sizes.max(axis=-1)
-    size /= np.add.reduce(size, axis=-1, keepdims=True)
+    propensity[..., :n, :n] -= conflict  # the diagonal never counts: an actor is in its own bloc
+    size = np.concatenate([sizes, np.maximum.reduce(sizes, axis=-1)[..., None]], axis=-1)
+    size /= np.add.reduce(size, axis=-1)[..., None]
     blocs = vectors.argmax(axis=-1) == 0
     return energy(size, propensity, blocs), blocs[..., :n]
 
 
-def measure(world: World) -> dict[str, Floats]:
+_LEADER = np.array([[1.0, 0.0, 0.0, 0.0]])  # Russia's own alignment
+
+
+def measure(world: World) -> dict[str, NDArray[Any]]:
     """Every model measure of every run, ``name -> [runs]`` (see :data:`MEASURES`)."""
-    a_russia = world.alignment[..., 0]
+    a = world.alignment
+    sizes = world.sizes
     tiers = TIER[world.status]
     full = tiers == 3
-    depth = np.add.reduce(tiers, axis=2) / 9.0
-    alliance = full.any(axis=2)
-    weights = np.concatenate([(depth * alliance)[:, None, :], full.transpose(0, 2, 1)], axis=1)
-    weights = weights * world.sizes[:, None, :]
-    index = cohesion_index(a_russia, weights)
-    out: dict[str, Floats] = {"cohesion": index[:, 0]}
-    for k, inst in enumerate(INSTITUTIONS):
-        out[f"cohesion_{inst}"] = index[:, k + 1]
-    for k, inst in enumerate(INSTITUTIONS):
-        out[f"{inst}_members"] = full[..., k].sum(axis=1) + 1  # Russia counts
-    for k, inst in enumerate(INSTITUTIONS):
-        out[f"{inst}_partial"] = (tiers[..., k] == 2).sum(axis=1)
-    out["exits"], out["suspensions"] = world.exits.copy(), world.suspensions.copy()
-    out["entries"], out["boycotts"] = world.entries.copy(), world.boycott_count.copy()
+    runs, n = sizes.shape
+    weights = np.empty((runs, 4, n))
+    weights[:, 0] = np.add.reduce(tiers, axis=2) / 9.0 * full.any(axis=2)  # depth, for alliance members
+    weights[:, 1:] = full.transpose(0, 2, 1)
+    weights *= sizes[:, None, :]
+    index = cohesion_index(a[..., 0], weights)
+    members = np.add.reduce(full, axis=1) + 1  # Russia counts
+    partial = np.add.reduce(tiers == 2, axis=1)
     cis_full = full[..., CIS]
     inside = world.air_defence
-    out["air_defence_members"] = inside.sum(axis=1)
-    counted = cis_full.sum(axis=1)
+    counted = np.add.reduce(cis_full, axis=1)
+    energy_, blocs = two_bloc_energy(a, sizes, world.conflict)
+    mean = np.add.reduce(sizes[..., None] * a, axis=1) / np.add.reduce(sizes, axis=1)[:, None]
+    out: dict[str, NDArray[Any]] = {"cohesion": index[:, 0]}
+    for k, inst in enumerate(INSTITUTIONS):
+        out[f"cohesion_{inst}"] = index[:, k + 1]
+        out[f"{inst}_members"] = members[:, k]
+        out[f"{inst}_partial"] = partial[:, k]
+    out["exits"], out["suspensions"] = world.exits.copy(), world.suspensions.copy()
+    out["entries"], out["boycotts"] = world.entries.copy(), world.boycott_count.copy()
+    out["air_defence_members"] = np.add.reduce(inside, axis=1)
     out["air_defence_rate"] = np.divide(
-        (inside & cis_full).sum(axis=1), counted, out=np.zeros(world.runs), where=counted > 0
+        np.add.reduce(inside & cis_full, axis=1), counted, out=np.zeros(runs), where=counted > 0
     )
-    out["energy"], blocs = two_bloc_energy(world.alignment, world.sizes, world.conflict)
-    out["russia_bloc"] = blocs.sum(axis=1)
-    mean = np.einsum("rn,rnk->rk", world.sizes, world.alignment) / world.sizes.sum(axis=1, keepdims=True)
+    out["energy"] = energy_
+    out["russia_bloc"] = np.add.reduce(blocs, axis=1)
     for k, pole in enumerate(POLES):
         out[f"mean_alignment_{pole}"] = mean[:, k]
     return {name: out[name] for name in MEASURES}
 
 
-def not_finite(values: dict[str, Floats]) -> Bools:
+def not_finite(values: dict[str, NDArray[Any]]) -> Bools:
     """Runs whose measures include a value that is not a finite number."""
     bad = np.zeros(len(values["cohesion"]), dtype=bool)
     for name in CHECKED:

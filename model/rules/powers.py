@@ -29,10 +29,13 @@ def targeting(world: World, depth: Floats) -> tuple[Floats, Floats]:
     runs, n = a.shape[:2]
     press = np.empty((runs, 4, n))
     court = np.empty((runs, 4, n))
+    press[:, R] = 0.1 + depth
+    court[:, R] = 0.2 + a[..., R]
     reaction = world.powers["reaction"][:, R : R + 1]
-    drift = np.maximum(world.initial_russia - a[..., R], 0.0) * world.dynamics["reaction_gain"][..., 0]
-    press[:, R] = (0.1 + depth) * np.where(reaction > 0.0, 1.0 + reaction * drift, 1.0)
-    court[:, R] = (0.2 + a[..., R]) * np.where(reaction < 0.0, 1.0 - reaction * drift, 1.0)
+    if reaction.any():  # (1 + |reaction| x drift) on the reacting side
+        drift = np.maximum(world.initial_russia - a[..., R], 0.0) * world.dynamics["reaction_gain"][..., 0]
+        press[:, R] *= np.where(reaction > 0.0, 1.0 + reaction * drift, 1.0)
+        court[:, R] *= np.where(reaction < 0.0, 1.0 - reaction * drift, 1.0)
     press[:, W] = 0.1 + a[..., R]
     court[:, W] = (0.2 + 0.5 * world.scalars["hedging"]) + a[..., W]
     press[:, C] = 1.0

@@ -17,6 +17,7 @@ import numpy as np
 from model.catalogue import POLES
 from model.rules.drift import abandonment
 from model.rules.world import Floats, World
+from model.scenario import ConflictShock, PowerShock, TradeAccessShock
 
 if TYPE_CHECKING:
     from model.scenario import Scenario
@@ -96,23 +97,18 @@ def compile_shocks(scenarios: Sequence[Scenario]) -> list[Shock]:
         step = shock.date.index - first.start.index + 1
         states: tuple[int, ...] = ()
         pole = -1
-        if shock.kind == "conflict":
+        if isinstance(shock, ConflictShock):
             target = "conflict"
             states = tuple(codes.index(c) for c in shock.states)
-        elif shock.kind == "trade_access":
-            target = "access"
-            pole = POLES.index(shock.partner)
-        elif shock.kind in STATE_DRIVER:
-            target = "state"
-        else:
+        elif isinstance(shock, PowerShock):
             target = "power"
             pole = POLES.index(shock.power)
-        if target in ("state", "access"):
-            states = (
-                tuple(range(len(codes)))
-                if shock.states == "all"
-                else tuple(codes.index(c) for c in shock.states)
-            )
+        else:  # a state shock or a trade-access shock
+            target = "access" if isinstance(shock, TradeAccessShock) else "state"
+            if isinstance(shock, TradeAccessShock):
+                pole = POLES.index(shock.partner)
+            chosen = range(len(codes)) if shock.states == "all" else (codes.index(c) for c in shock.states)
+            states = tuple(chosen)
         out.append(Shock(target, shock.kind, states, pole, step, shock.duration, delta))
     return out
 

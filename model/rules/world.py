@@ -9,9 +9,9 @@ through its agents, which are views into row ``[0, i]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from model.catalogue import INSTITUTIONS, POLES, STATUS_TIER, STEP_DOWN, STEP_UP_FROM_OUT
 
 if TYPE_CHECKING:
-    from model.scenario import Scenario
+    from model.scenario import Scenario, StateParams
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -44,9 +44,16 @@ DOWN_TO: Ints = np.array(
     [[WITHDRAWN, WITHDRAWN, WITHDRAWN, STATUSES.index(STEP_DOWN[i])] for i in INSTITUTIONS], dtype=np.int64
 )
 
-WEIGHTS = ("security", "economy", "autonomy", "identity", "social", "inducement", "coercion")
+WEIGHTS: tuple[str, ...] = ("security", "economy", "autonomy", "identity", "social", "inducement", "coercion")
 WEIGHTS += ("remittances", "energy", "arms", "forces")
-DYNAMICS = ("adjustment", "temperature", "hedging_temperature", "noise", "trade_drift", "arms_drift")
+DYNAMICS: tuple[str, ...] = (
+    "adjustment",
+    "temperature",
+    "hedging_temperature",
+    "noise",
+    "trade_drift",
+    "arms_drift",
+)
 DYNAMICS += ("opinion_recovery", "opinion_backlash", "trust_recovery", "abandonment", "reaction_gain")
 LADDER = ("step_down", "leave", "step_up", "join", "cost")
 THRESHOLDS = ("air_defence_join", "air_defence_leave", "boycott", "cis_threat")
@@ -141,7 +148,7 @@ class World:
     def take(self, rows: Ints | Sequence[int]) -> World:
         """A new world of the given runs (copies)."""
         index = np.asarray(rows, dtype=np.int64)
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, dict):
@@ -180,7 +187,7 @@ def build_world(scenarios: Sequence[Scenario]) -> World:
     n, u = len(codes), len(unique)
     index = {code: i for i, code in enumerate(codes)}
 
-    def state_rows(read) -> Floats:  # [u, n] or [u, n, k]
+    def state_rows(read: Callable[[StateParams], object]) -> Floats:  # [u, n] or [u, n, k]
         return np.array([[read(s.states[c]) for c in codes] for s in unique], dtype=np.float64)
 
     def pairs(attr: str, value: str) -> Floats:
@@ -193,12 +200,12 @@ def build_world(scenarios: Sequence[Scenario]) -> World:
     ties = pairs("ties", "weight")
     totals = ties.sum(axis=2, keepdims=True)
     tie_share = np.divide(ties, totals, out=np.zeros_like(ties), where=totals > 0)
-    scalars = {
-        name: state_rows(
-            lambda p, name=name: getattr(p, "opinion_russia" if name == "opinion_anchor" else name)
-        )
-        for name in STATE_SCALARS
-    }
+
+    def driver(name: str) -> Callable[[StateParams], object]:
+        key = "opinion_russia" if name == "opinion_anchor" else name  # the anchor starts at the survey value
+        return lambda p: getattr(p, key)
+
+    scalars = {name: state_rows(driver(name)) for name in STATE_SCALARS}
     status = np.array(
         [
             [[STATUSES.index(getattr(s.states[c].status, i)) for i in INSTITUTIONS] for c in codes]
