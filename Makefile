@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := test,experiments,viz
 
-.PHONY: setup run test lint bench schema clean
+.PHONY: setup run test lint bench bench-engine schema clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_latency.py
+
+bench-engine: setup
+	$(BIN)/python benchmarks/bench_engine.py
 
 schema: setup
 	$(BIN)/cohesion schema --out scenarios/scenario.schema.json
