@@ -48,21 +48,22 @@ if TYPE_CHECKING:
     from experiments.design import ResolvedDesign
     from experiments.store import Store
 
-#: Largest chunk (runs per task); about two seconds of work at 40 quarters.
+#: Largest chunk (runs per task); about a second of work at 40 quarters.
 MAX_CHUNK = 2048
 #: Chunks in flight per worker slot: enough to keep workers busy, few enough to bound memory.
 IN_FLIGHT_PER_SLOT = 2
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_TIMEOUT = 5.0
 #: Runs a sweep starts without being told it may run more (``max_runs``): at the rate below,
-#: a million 40-quarter runs take about two and a half hours on two workers.
+#: a million 40-quarter runs take about seven minutes on two workers.
 DEFAULT_MAX_RUNS = 1_000_000
-#: Runs per second of one worker at 40 quarters with end-of-run outputs: the low end of
-#: benchmarks/results/sweep.md (a pool of 2 workers ran 115-162 runs/s, the serial sweep 66-76).
-RUNS_PER_SECOND_PER_WORKER = 58.0
-#: Share of a 40-quarter run spent building the model and its starting equilibrium
-#: (benchmarks/results/run.md: 3.3 of 14.5 ms); the rest grows with the quarters.
-SETUP_SHARE = 0.23
+#: Runs per second of one worker at 40 quarters with end-of-run outputs, on the ensemble
+#: engine: below the low end of benchmarks/results/engine.md (2 workers ran 2,857-3,570 runs/s
+#: including their start-up).
+RUNS_PER_SECOND_PER_WORKER = 1200.0
+#: Share of a 40-quarter run spent on its starting equilibrium (benchmarks/results/engine.md:
+#: 0.38 ms per run at 40 quarters, 0.70 at 80); the rest grows with the quarters.
+SETUP_SHARE = 0.16
 #: Slow-down of runs that keep per-step series (the model table is collected every quarter).
 SERIES_FACTOR = 1.5
 #: Bytes held per run (run ids to do and done, chunk arrays) and per sample value (the sample

@@ -489,7 +489,7 @@ def test_a_design_above_a_million_runs_is_refused_unless_allowed(tmp_path):
     refused = cohesion("sweep", str(path), "--out", str(out))
     assert refused.returncode == 2
     message = one_line(refused.stderr)
-    assert "1,001,000 runs" in message and "about" in message and " h on " in message
+    assert "1,001,000 runs" in message and "about" in message and " min on " in message
     assert "more than the 1,000,000 runs allowed" in message and "--yes" in message
     assert not out.exists()
     capped = cohesion("sweep", str(path), "--out", str(out), "--max-runs", "1000")
