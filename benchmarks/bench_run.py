@@ -68,7 +68,9 @@ def main() -> None:
         "simulate(): full run + pandas tables (what `cohesion run` does)": lambda s: simulate(
             scenario.model_copy(), seed=s
         ),
-        "end-of-run outputs only (collect='final', what a sweep's run does)": lambda s: model_run(s, "final"),
+        "end-of-run outputs only (collect='final', a run on the Mesa model, end-of-run outputs)": lambda s: (
+            model_run(s, "final")
+        ),
         "set-up only: build + equilibrate the starting alignments": build_only,
         "a replication: end-of-run outputs, the scenario's equilibrium already known": replication,
     }

@@ -177,7 +177,12 @@ def bare(seconds: float) -> None:
     import numpy as np
 
     from experiments.design import MEASURES
-    from experiments.runner import final_measures
+
+    def final_measures(scenario, seed, measures):  # one run on the Mesa model, end-of-run outputs
+        model = AllianceModel(scenario, rng=seed, collect="final")
+        while model.running:
+            model.step()
+        return {name: model.measures[name] for name in measures}
 
     points = [
         _BASE.with_overrides({"powers.russia.pressure": p, "powers.china.engagement": e})

@@ -60,7 +60,7 @@ def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, run failed runs again")
     parser.add_argument(
-        "--chunk-size", type=positive_int, help="runs per task (default: about 8 tasks per worker, <= 100)"
+        "--chunk-size", type=positive_int, help="runs per task (default: about 8 tasks per worker, <= 2048)"
     )
     parser.add_argument(
         "--max-runs",

@@ -8,10 +8,11 @@ So the serial loop, the local process pool and a Dask cluster give identical
 tables, and a resumed sweep gives what an uninterrupted one gives.
 
 Runs are grouped into chunks of contiguous ids, so that per-task overhead is
-paid once per chunk and a point's scenario is validated once per chunk rather
-than once per replication. At most a few chunks are in flight; each finished
-chunk is written to the store by the driver (workers need no shared file
-system) and then forgotten, so memory stays flat in the number of runs.
+paid once per chunk and a chunk's runs go through the ensemble engine together
+(:func:`model.ensemble.run_points`; each distinct point is checked once). At
+most a few chunks are in flight; each finished chunk is written to the store by
+the driver (workers need no shared file system) and then forgotten, so memory
+stays flat in the number of runs.
 Executors follow EMA Workbench's separation of model, sampler and evaluator
 (Kwakkel 2017); the seeding follows NumPy's SeedSequence guidance (SPEC 7).
 """
@@ -808,7 +809,7 @@ def sweep(
         backend: an executor already made (overrides ``workers`` and ``scheduler``).
         resume: finish the sweep stored in ``out`` (refused if made by another design).
         retry_failed: with ``resume``, run the failed runs again.
-        chunk_size: runs per chunk (default: about eight chunks per worker, at most 100).
+        chunk_size: runs per chunk (default: about eight chunks per worker, at most 2,048).
         max_runs: most runs the design may have (None: no limit but memory's); the
             default, :data:`DEFAULT_MAX_RUNS`, guards against a design far larger than meant.
         progress: print the plan (runs, estimated time) and draw the progress bar.

@@ -18,6 +18,7 @@ block's runs one by one through the Mesa model, so a failure stays with its run.
 from __future__ import annotations
 
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ from model.rules.world import (
     World,
     build_world,
 )
-from model.scenario import Scenario
+from model.scenario import Scenario, checked
 
 Seed = int | np.random.SeedSequence
 
@@ -128,16 +129,28 @@ def run_ensemble(
         raise ValueError(f"run_ensemble: {len(scenarios)} scenarios but {len(seeds)} seeds")
     runs = len(scenarios)
     groups: dict[tuple[object, ...], list[int]] = {}
-    shapes: dict[int, tuple[object, ...]] = {}
-    for r, s in enumerate(scenarios):
-        key = shapes.get(id(s))
-        if key is None:
-            key = shapes[id(s)] = signature(s)
-        groups.setdefault(key, []).append(r)
+    shapes: dict[int, tuple[object, ...] | str] = {}
+    valid: dict[int, Scenario] = {}
+    for s in scenarios:  # each distinct scenario is checked once, as the Mesa model checks it
+        if id(s) not in shapes:
+            try:
+                valid[id(s)] = checked(s)
+                shapes[id(s)] = signature(valid[id(s)])
+            except ScenarioError as exc:
+                shapes[id(s)] = f"ScenarioError: {_first_line(exc)}"
     measures = {name: np.zeros(runs, dtype=np.int64 if name in COUNTS else np.float64) for name in MEASURES}
     out = Ensemble(measures=measures, errors=[None] * runs, tracebacks=[""] * runs)
+    for r, s in enumerate(scenarios):
+        key = shapes[id(s)]
+        if isinstance(key, str):
+            out.errors[r], out.tracebacks[r] = key, key + "\n"
+        else:
+            groups.setdefault(key, []).append(r)
+    scenarios = [valid.get(id(s), s) for s in scenarios]
     series: dict[str, np.ndarray] | None = None
     frames: list[pd.DataFrame] = []
+    if every is not None and len({scenarios[rows[0]].horizon for rows in groups.values()}) > 1:
+        raise ValueError("run_ensemble: a series (every=...) needs every run to have the same horizon")
     for rows in groups.values():
         first = scenarios[rows[0]]
         steps = collected_steps(first.horizon, every)
@@ -285,10 +298,14 @@ def run_points(
     values = np.asarray(values, dtype=np.float64).reshape(len(seeds), len(paths))
     integer = tuple(integer) if integer is not None else (False,) * len(paths)
     values = np.where(np.array(integer, dtype=bool), np.rint(values), values)
+    try:
+        base = checked(base)
+    except ScenarioError:  # every run fails with the schema's message (run_ensemble records it)
+        return run_ensemble([base] * len(seeds), seeds, every=every, events=events, block=block)
     setters = [_setter(base, p) for p in paths]
     if not paths:
         return run_ensemble([base] * len(seeds), seeds, every=every, events=events, block=block)
-    if any(s is None for s in setters):
+    if any(s is None for s in setters) or not _plain_values_valid(base, paths, integer, values):
         return _run_scenarios(base, paths, integer, values, seeds, every=every, events=events, block=block)
     runs = len(seeds)
     steps = collected_steps(base.horizon, every)
@@ -311,12 +328,51 @@ def run_points(
                 world = world.take(inverse.reshape(-1))
                 schedule = Schedule.of(compile_shocks([base] * len(part)))
                 result = _simulate_block(base, world, schedule, block_seeds, steps, events)
-        except Exception:
-            scenarios = [_point(base, paths, integer, values[r]) for r in part]
-            good = [s if isinstance(s, Scenario) else base for s in scenarios]
+        except Exception as exc:
+            _warn(exc)
+            points = [_point(base, paths, integer, values[r]) for r in part]
+            good = [s if isinstance(s, Scenario) else base for s in points]
             result = _one_by_one(good, block_seeds, steps, events)
+            for k, s in enumerate(points):
+                if isinstance(s, str):  # a point the schema rejects fails; it never runs as the base
+                    result.errors[k], result.tracebacks[k] = s, s + "\n"
         _store(out, series, frames, result, part, steps)
     return _finish(out, series, frames, events)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _warn(exc: BaseException) -> None:
+    """Say that a block fell back to the Mesa model run by run, and why (an engine bug)."""
+    warnings.warn(
+        f"the ensemble engine failed on a block ({type(exc).__name__}: {_first_line(exc)}); its runs "
+        "are run one by one on the Mesa model instead, more slowly:\n"
+        + "".join(traceback.format_exception(exc)),
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _plain_values_valid(
+    base: Scenario, paths: Sequence[str], integer: Sequence[bool], values: np.ndarray
+) -> bool:
+    """Whether every value may be written straight into the arrays.
+
+    Every value must be finite, and each column's smallest and largest value must pass
+    the schema (the keys written directly have no joint constraint, only a range, so a
+    column whose ends pass passes whole). Otherwise each point goes through the schema.
+    """
+    if values.size == 0:
+        return True
+    if not np.isfinite(values).all():
+        return False
+    for ends in (values.min(axis=0), values.max(axis=0)):
+        if isinstance(_point(base, paths, integer, ends), str):
+            return False
+    return True
 
 
 def point_scenario(
@@ -406,7 +462,8 @@ def _run_block(scenarios: list[Scenario], seeds: list[Seed], steps: list[int], e
             world = world.take([unique[id(s)] for s in scenarios])
             schedule = Schedule.of(compile_shocks(scenarios))
             return _simulate_block(first, world, schedule, seeds, steps, events)
-    except Exception:
+    except Exception as exc:
+        _warn(exc)
         return _one_by_one(scenarios, seeds, steps, events)
 
 

@@ -86,7 +86,7 @@ class AllianceModel(Model):
         config: the resolved scenario.
         world: the run's arrays (:class:`~model.rules.world.World`, one run).
         network: states as nodes (integer ids), ties and conflicts as edges.
-        measures: this quarter's measures, name -> value (see ``MODEL_FIELDS``).
+        measures: the measures of the last collected step, name -> value (see ``MODEL_FIELDS``).
         datacollector: model-level measures each quarter, per-state rows, and an
             ``events`` table of status changes and boycotts.
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from model.ensemble import collected_steps, run_ensemble, run_generator, run_points
+from model.errors import ScenarioError
 from model.rules.measures import MEASURES
 from model.scenario import available_scenarios, load_scenario
 from model.simulate import simulate
@@ -143,3 +144,40 @@ def test_collected_steps_follow_simulate():
     assert collected_steps(10, 4) == [0, 4, 8, 10]
     frame = simulate("baseline", seed=0, steps=10, collect="model", every=4).model
     assert frame["step"].tolist() == collected_steps(10, 4)
+
+
+def test_a_scenario_the_mesa_model_refuses_fails_in_the_engine_too():
+    cut = load_scenario("caucasus_flare_up").model_copy(update={"horizon": 4})  # shocks after the run
+    with pytest.raises(ScenarioError) as refused:
+        simulate(cut, seed=0)
+    ok = load_scenario("baseline").model_copy(update={"horizon": 4})
+    result = run_ensemble([cut, ok], [0, 1])
+    assert result.failed.tolist() == [True, False]
+    assert result.errors[0] == f"ScenarioError: {str(refused.value).splitlines()[0]}"
+    points = run_points(cut, ["powers.russia.pressure"], np.array([[0.2], [0.4]]), [0, 1])
+    assert points.failed.all()
+
+
+def test_values_the_schema_rejects_are_never_written_straight_into_the_arrays():
+    base = load_scenario("baseline").model_copy(update={"horizon": 4})
+    values = np.array([[0.01], [np.nan], [-0.5], [0.02]])
+    result = run_points(base, ["dynamics.noise"], values, [0, 1, 2, 3])
+    assert result.failed.tolist() == [False, True, True, False]
+    assert all(e.startswith("ScenarioError: ") for e in (result.errors[1], result.errors[2]))
+    patience = run_points(base, ["institutions.patience"], np.array([[2.0], [2.5]]), [0, 1], integer=[False])
+    assert patience.failed.tolist() == [True, True]  # a whole number given as a float is refused
+
+
+def test_a_rejected_point_in_a_block_that_falls_back_still_fails(monkeypatch):
+    import model.ensemble as engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("an engine bug")
+
+    monkeypatch.setattr(engine, "_simulate_block", broken)
+    base = load_scenario("baseline").model_copy(update={"horizon": 3})
+    with pytest.warns(RuntimeWarning, match="an engine bug"):
+        result = run_points(base, ["institutions.csto.leave"], np.array([[0.05], [0.5]]), [0, 1])
+    assert result.failed.tolist() == [False, True]  # never the base scenario's numbers
+    final = simulate(base.with_overrides({"institutions.csto.leave": 0.05}), seed=0, collect="final").final()
+    assert result.measures["cohesion"][0] == pytest.approx(final["cohesion"], abs=1e-12)

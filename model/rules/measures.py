@@ -152,11 +152,3 @@ def measure(world: World) -> dict[str, NDArray[Any]]:
     for k, pole in enumerate(POLES):
         out[f"mean_alignment_{pole}"] = mean[:, k]
     return {name: out[name] for name in MEASURES}
-
-
-def not_finite(values: dict[str, NDArray[Any]]) -> Bools:
-    """Runs whose measures include a value that is not a finite number."""
-    bad = np.zeros(len(values["cohesion"]), dtype=bool)
-    for name in CHECKED:
-        bad |= ~np.isfinite(values[name])
-    return bad
