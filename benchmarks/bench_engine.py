@@ -34,24 +34,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "engine.md"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_sweep import ENGAGEMENTS, PRESSURES, QUARTERS, batch_run_rate  # noqa: E402
+from bench_sweep import QUARTERS, batch_run_rate, grid_design, load  # noqa: E402
 
 from model.ensemble import run_ensemble  # noqa: E402
 from model.rules import quarter  # noqa: E402
 from model.rules.shocks import Schedule  # noqa: E402
 from model.rules.world import build_world  # noqa: E402
 from model.scenario import load_scenario  # noqa: E402
-
-
-def load() -> str:
-    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def cohesion(*args: str) -> float:
@@ -61,23 +56,6 @@ def cohesion(*args: str) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"cohesion {' '.join(args)} failed: {done.stderr.strip()[-400:]}")
     return time.perf_counter() - t0
-
-
-def design(folder: Path, name: str, reps: int, quarters: int, grid: bool = True) -> Path:
-    data = {
-        "name": name,
-        "description": "Engine benchmark design.",
-        "scenario": "baseline",
-        "factors": {"powers.russia.pressure": PRESSURES, "powers.china.engagement": ENGAGEMENTS}
-        if grid
-        else {"powers.russia.pressure": [0.5]},
-        "replications": reps,
-        "quarters": quarters,
-        "seed": 2025,
-    }
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
 
 
 def section_batch(work: Path, quick: bool) -> list[str]:
@@ -95,7 +73,7 @@ def section_batch(work: Path, quick: bool) -> list[str]:
         rate = batch_run_rate(reps_batch, 2, "final")
         rows.append(("mesa.batch_run, 2 processes", 25 * reps_batch, time.perf_counter() - t0, rate, rnd))
         for reps in (reps_batch, reps_sweep):
-            path = design(work, f"grid{reps}", reps, QUARTERS)
+            path = grid_design(work, f"grid{reps}", reps, QUARTERS)
             out = work / f"store-{reps}-{rnd}"
             seconds = cohesion("sweep", str(path), "--workers", "2", "--out", str(out), "--quiet")
             rows.append(
@@ -138,7 +116,7 @@ def section_sobol(work: Path) -> list[str]:
 
 def section_long(work: Path, quick: bool) -> list[str]:
     runs = 10_000 if quick else 100_000
-    path = design(work, "long", runs, 104, grid=False)
+    path = grid_design(work, "long", runs, 104, factors={"powers.russia.pressure": [0.5]})
     seconds = cohesion("sweep", str(path), "--workers", "2", "--out", str(work / "long"), "--quiet")
     return [
         f"## {runs:,} runs of a 104-quarter baseline (a 1999-2024 hindcast's length), 2 workers",

@@ -70,12 +70,16 @@ class BatchModel(AllianceModel):
 # --------------------------------------------------------------------------- helpers
 
 
-def grid_design(folder: Path, name: str, reps: int, quarters: int = QUARTERS) -> Path:
+def grid_design(
+    folder: Path, name: str, reps: int, quarters: int = QUARTERS, factors: dict | None = None
+) -> Path:
+    """A design of the baseline over the grid of Russian pressure x Chinese engagement (or ``factors``)."""
+    grid = {"powers.russia.pressure": PRESSURES, "powers.china.engagement": ENGAGEMENTS}
     data = {
         "name": name,
         "description": "Benchmark grid: Russian pressure x Chinese engagement.",
         "scenario": "baseline",
-        "factors": {"powers.russia.pressure": PRESSURES, "powers.china.engagement": ENGAGEMENTS},
+        "factors": grid if factors is None else factors,
         "replications": reps,
         "quarters": quarters,
         "seed": 2025,

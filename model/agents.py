@@ -52,7 +52,11 @@ class _Scalar:
 
 
 class _Row:
-    """A per-partner or per-pole driver stored in ``world.<name>[0, index]`` (a writable view)."""
+    """A per-partner or per-pole row stored in ``world.<name>[0, index]`` (a writable view)."""
+
+    def __init__(self, doc: str | None = None) -> None:
+        if doc:
+            self.__doc__ = doc
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -93,6 +97,8 @@ class MemberState(FixedAgent):
     defence_pacts = _Row()
     affinity = _Row()
     access = _Row()
+    alignment = _Row("Weights over (Russia, West, China, Türkiye), on the simplex.")
+    utility = _Row("This quarter's utility of aligning with each pole.")
 
     def __init__(self, model: AllianceModel, code: str, index: int) -> None:
         """Create the state; ``index`` is its row in the model's world."""
@@ -110,16 +116,6 @@ class MemberState(FixedAgent):
     def neutral(self) -> bool:
         """Permanent neutrality: joins no military alliance."""
         return bool(self.model.world.neutral[0, self.index])
-
-    @property
-    def alignment(self) -> np.ndarray:
-        """Weights over (Russia, West, China, Türkiye), on the simplex."""
-        return self.model.world.alignment[0, self.index]
-
-    @property
-    def utility(self) -> np.ndarray:
-        """This quarter's utility of aligning with each pole."""
-        return self.model.world.utility[0, self.index]
 
     @property
     def commitment(self) -> dict[str, float]:

@@ -65,6 +65,22 @@ def _report(model: AllianceModel, name: str) -> object:
     return model.quarter if name == "quarter" else model.measures[name]
 
 
+class _RunView:
+    """A model attribute that is the model's one run of a world array (a writable view of row 0)."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, model: AllianceModel | None, owner: type | None = None) -> Any:
+        return self if model is None else getattr(model.world, self.name)[0]
+
+    def __set__(self, model: AllianceModel, value: Any) -> None:
+        getattr(model.world, self.name)[0] = value
+
+
 class AllianceModel(Model):
     """Cohesion of the Russia-led alliances under pressure and engagement.
 
@@ -163,44 +179,13 @@ class AllianceModel(Model):
 
     # --- the run's arrays, as seen from the model (views of run 0) -------------------
 
-    @property
-    def alignment(self) -> np.ndarray:
-        """Alignments, states x poles."""
-        return self.world.alignment[0]
-
-    @alignment.setter
-    def alignment(self, value: np.ndarray) -> None:
-        self.world.alignment[0] = value
-
-    @property
-    def utility(self) -> np.ndarray:
-        """This quarter's utilities, states x poles."""
-        return self.world.utility[0]
-
-    @property
-    def pressure(self) -> np.ndarray:
-        """This quarter's pressure, poles x states."""
-        return self.world.pressure[0]
-
-    @property
-    def inducement(self) -> np.ndarray:
-        """This quarter's inducements, poles x states."""
-        return self.world.inducement[0]
-
-    @property
-    def commitment(self) -> np.ndarray:
-        """This quarter's commitments, states x institutions."""
-        return self.world.commitment[0]
-
-    @property
-    def conflict(self) -> np.ndarray:
-        """Conflict intensities, states x states."""
-        return self.world.conflict[0]
-
-    @property
-    def initial_russia(self) -> np.ndarray:
-        """Each state's alignment with Russia after set-up."""
-        return self.world.initial_russia[0]
+    alignment = _RunView("Alignments, states x poles.")
+    utility = _RunView("This quarter's utilities, states x poles.")
+    pressure = _RunView("This quarter's pressure, poles x states.")
+    inducement = _RunView("This quarter's inducements, poles x states.")
+    commitment = _RunView("This quarter's commitments, states x institutions.")
+    conflict = _RunView("Conflict intensities, states x states.")
+    initial_russia = _RunView("Each state's alignment with Russia after set-up.")
 
     @property
     def parts(self) -> dict[str, np.ndarray]:
