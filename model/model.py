@@ -31,7 +31,7 @@ from model.arguments import choice, scenario_argument, seed_argument, whole_numb
 from model.catalogue import INSTITUTIONS, PARTNERS, POLES, STATES
 from model.errors import ScenarioError, breakdown
 from model.rules import institutions, quarter, utility
-from model.rules.measures import CHECKED, MEASURES, measure
+from model.rules.measures import CHECKED, COUNTS, MEASURES, measure_table
 from model.rules.shocks import Schedule, compile_shocks
 from model.rules.world import STATUSES, World, build_world
 from model.scenario import Scenario
@@ -262,8 +262,9 @@ class AllianceModel(Model):
 
     def _measure(self) -> None:
         """Take this quarter's measures (``rules.measures.measure``); refuse values that are not finite."""
-        values = measure(self.world)
-        self.measures = {name: v[0].item() for name, v in values.items()}
+        self.measures = dict(zip(MEASURES, measure_table(self.world)[0].tolist(), strict=True))
+        for name in COUNTS:
+            self.measures[name] = int(self.measures[name])
         bad = next((n for n in CHECKED if not math.isfinite(self.measures[n])), None)
         if bad is not None:
             raise ScenarioError(breakdown(self.config.name, self.quarter, bad, self.measures[bad]))

@@ -47,7 +47,7 @@ def drift(world: World) -> tuple[Floats, Floats, Floats, Floats]:
     opinion += (
         backlash * (1 - sovereignty) * world.inducement[:, R] - backlash * sovereignty * world.pressure[:, R]
     )
-    opinion = np.clip(opinion, 0.0, 1.0)
+    opinion = np.minimum(np.maximum(opinion, 0.0), 1.0)
     trust = s["trust_russia"] + d["trust_recovery"][..., 0] * (1.0 - s["trust_russia"])
     return trade, arms, opinion, trust
 

@@ -10,6 +10,7 @@ from model.rules.world import (
     CIS,
     CSTO,
     DOWN_TO,
+    EAEU,
     MEMBER,
     TIER,
     UP_TO,
@@ -25,10 +26,12 @@ _INSTITUTION_AXIS = np.arange(3)
 
 def standing(status: Ints) -> tuple[Floats, Floats]:
     """Membership depth (mean over institutions of tier / 3) and CSTO guarantee level, ``[runs, states]``."""
-    tiers = TIER[status]
-    depth = np.add.reduce(tiers, axis=2) / 9.0
-    csto = tiers[..., CSTO]
-    return depth, np.where(csto == 3, 1.0, np.where(csto == 2, 0.5, 0.0))
+    depth: Floats = np.add.reduce(TIER[status], axis=2) / 9.0
+    return depth, _GUARANTEE[status[..., CSTO]]
+
+
+#: The CSTO guarantee level of each status code: 1 for a full member, 0.5 partial, 0 out.
+_GUARANTEE: Floats = np.where(TIER == 3, 1.0, np.where(TIER == 2, 0.5, 0.0))
 
 
 def commitments(world: World) -> Floats:
@@ -40,8 +43,11 @@ def commitments(world: World) -> Floats:
     leaves it, so CIS commitment also falls by ``cis_threat`` times that threat.
     """
     s = world.scalars
-    value = np.stack([world.economy_russia, world.security_russia, world.economy_russia], axis=2)
-    commitment = 0.5 * np.clip(value, 0.0, 1.0)
+    commitment = np.empty(world.status.shape)
+    commitment[..., CIS] = world.economy_russia
+    commitment[..., CSTO] = world.security_russia
+    commitment[..., EAEU] = world.economy_russia
+    commitment = 0.5 * np.minimum(np.maximum(commitment, 0.0), 1.0)
     commitment += 0.5 * world.alignment[..., 0:1]
     commitment -= world.ladder["cost"] * s["sovereignty"][..., None]
     commitment[..., CIS] -= world.thresholds["cis_threat"][..., 0] * s["threat_from_russia"]
@@ -78,9 +84,13 @@ def ladder_step(
     """
     tier = TIER[status]
     full, out = tier == 3, tier == 0
-    partial = ~full & ~out
-    up = may_rise & ((partial & (commitment > ladder["step_up"])) | (out & (commitment > ladder["join"])))
-    down = (full & (commitment < ladder["step_down"])) | (partial & (commitment < ladder["leave"]))
+    # The thresholds that push this rung up and down (none above a member or below an outsider).
+    upper = np.where(full, np.inf, np.where(out, ladder["join"], ladder["step_up"]))
+    lower = np.where(full, ladder["step_down"], np.where(out, -np.inf, ladder["leave"]))
+    up = may_rise & (commitment > upper)
+    down = commitment < lower
+    if not (up.any() or down.any()):  # nothing pushes: every streak resets, nobody moves
+        return status, np.zeros_like(streak)
     streak = np.where(up, np.maximum(streak, 0) + 1, np.where(down, np.minimum(streak, 0) - 1, 0))
     rise = up & (streak >= patience)
     fall = ~up & down & (-streak >= patience)
@@ -134,23 +144,27 @@ def choose(world: World, summit: bool) -> Choices:
     inside = world.air_defence
     eligible = ~neutral & (TIER[after[..., CIS]] >= 2)
     csto = c[..., CSTO]
-    s = world.air_streak
     leaving = (csto < t["air_defence_leave"][..., 0]) | ~eligible
     joining = eligible & (csto > t["air_defence_join"][..., 0])
-    s = np.where(
-        inside, np.where(leaving, np.minimum(s, 0) - 1, 0), np.where(joining, np.maximum(s, 0) + 1, 0)
-    )
-    left = inside & (-s >= patience[..., 0])
-    joined = ~inside & (s >= patience[..., 0])
-    world.air_defence = (inside & ~left) | joined
-    world.air_streak = np.where(left | joined, 0, s)
+    if np.where(inside, leaving, joining).any():
+        s = world.air_streak
+        s = np.where(
+            inside, np.where(leaving, np.minimum(s, 0) - 1, 0), np.where(joining, np.maximum(s, 0) + 1, 0)
+        )
+        left = inside & (-s >= patience[..., 0])
+        joined = ~inside & (s >= patience[..., 0])
+        world.air_defence = (inside & ~left) | joined
+        world.air_streak = np.where(left | joined, 0, s)
+    else:  # nothing pushes: every streak resets, nobody moves (patience is at least 1)
+        left = joined = np.zeros(inside.shape, dtype=bool)
+        world.air_streak = np.zeros_like(world.air_streak)
 
     if summit:
         boycott = (after == MEMBER) & (c < t["boycott"])
         world.boycotts = world.boycotts + boycott.sum(axis=2)
         world.boycott_count = world.boycott_count + boycott.sum(axis=(1, 2))
     else:
-        boycott = np.zeros_like(after, dtype=bool)
+        boycott = np.zeros(after.shape, dtype=bool)
     if after is not before:  # a rung moved somewhere (ladder_step returns its input otherwise)
         changed = before != after
         rose = changed & (TIER[after] > TIER[before])

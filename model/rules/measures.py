@@ -12,10 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from numpy.typing import NDArray
 
 from model.catalogue import INSTITUTIONS, POLES
 from model.rules.world import CIS, TIER, Bools, Floats, World
@@ -64,10 +61,12 @@ def cohesion_index(alignment_russia: Floats, weights: Floats) -> Floats:
     """
     a = alignment_russia[..., None, :]
     total = np.add.reduce(weights, axis=-1)
-    safe = np.where(total > 0, total, 1.0)
+    safe = np.where(total > 0, total, 1.0)  # no members: mu = sd = 0, so the index is 0
     mu = np.add.reduce(weights * a, axis=-1) / safe
-    sd = np.sqrt(np.add.reduce(weights * (a - mu[..., None]) ** 2, axis=-1) / safe)
-    return np.where(total > 0, np.maximum(mu * (1.0 - 2.0 * sd), 0.0), 0.0)
+    gap = a - mu[..., None]
+    sd = np.sqrt(np.add.reduce(weights * gap * gap, axis=-1) / safe)
+    index: Floats = np.maximum(mu * (1.0 - 2.0 * sd), 0.0)
+    return index
 
 
 def energy(sizes: Floats, propensity: Floats, blocs: Bools) -> Floats:
@@ -81,9 +80,8 @@ def energy(sizes: Floats, propensity: Floats, blocs: Bools) -> Floats:
     Returns:
         ``[...]``.
     """
-    d = blocs[..., :, None] != blocs[..., None, :]
-    terms = sizes[..., :, None] * sizes[..., None, :] * propensity * d
-    total: Floats = np.add.reduce(terms.reshape(*terms.shape[:-2], -1), axis=-1) + 0.0
+    apart = propensity * (blocs[..., :, None] != blocs[..., None, :])
+    total: Floats = np.add.reduce(sizes * (apart @ sizes[..., None])[..., 0], axis=-1) + 0.0
     return total
 
 
@@ -104,51 +102,86 @@ def two_bloc_energy(alignment: Floats, sizes: Floats, conflict: Floats) -> tuple
     """
     n = alignment.shape[-2]
     lead = alignment.shape[:-2]
-    vectors = np.concatenate([alignment, np.broadcast_to(_LEADER, (*lead, 1, 4))], axis=-2)
+    vectors = np.empty((*lead, n + 1, 4))
+    vectors[..., :n, :] = alignment
+    vectors[..., n, :] = _LEADER  # Russia's own alignment
     unit = vectors / np.sqrt(np.add.reduce(vectors * vectors, axis=-1))[..., None]
-    propensity = unit @ np.swapaxes(unit, -1, -2) - 0.5
+    propensity = unit @ np.swapaxes(unit, -1, -2)
+    propensity -= 0.5
     propensity[..., :n, :n] -= conflict  # the diagonal never counts: an actor is in its own bloc
-    size = np.concatenate([sizes, np.maximum.reduce(sizes, axis=-1)[..., None]], axis=-1)
+    size = np.empty((*lead, n + 1))
+    size[..., :n] = sizes
+    size[..., n] = np.maximum.reduce(sizes, axis=-1)
     size /= np.add.reduce(size, axis=-1)[..., None]
     blocs = vectors.argmax(axis=-1) == 0
     return energy(size, propensity, blocs), blocs[..., :n]
 
 
-_LEADER = np.array([[1.0, 0.0, 0.0, 0.0]])  # Russia's own alignment
+_LEADER = np.array([1.0, 0.0, 0.0, 0.0])
 
 
-def measure(world: World) -> dict[str, NDArray[Any]]:
-    """Every model measure of every run, ``name -> [runs]`` (see :data:`MEASURES`)."""
+def measure(world: World) -> dict[str, Floats]:
+    """Every model measure of every run, ``name -> [runs]`` (views of :func:`measure_table`)."""
+    return dict(zip(MEASURES, measure_table(world).T, strict=True))
+
+
+def measure_table(world: World) -> Floats:
+    """Every model measure of every run, ``[runs, measures]`` in the order of :data:`MEASURES`.
+
+    Counts are whole numbers held as floats.
+    """
     a = world.alignment
     sizes = world.sizes
     tiers = TIER[world.status]
     full = tiers == 3
     runs, n = sizes.shape
     weights = np.empty((runs, 4, n))
-    weights[:, 0] = np.add.reduce(tiers, axis=2) / 9.0 * full.any(axis=2)  # depth, for alliance members
+    weights[:, 0] = np.add.reduce(tiers, axis=2) * full.any(axis=2)
+    weights[:, 0] /= 9.0  # depth, for alliance members
     weights[:, 1:] = full.transpose(0, 2, 1)
     weights *= sizes[:, None, :]
-    index = cohesion_index(a[..., 0], weights)
-    members = np.add.reduce(full, axis=1) + 1  # Russia counts
-    partial = np.add.reduce(tiers == 2, axis=1)
-    cis_full = full[..., CIS]
+    table = np.empty((runs, len(MEASURES)))
+    table[:, _COHESION] = cohesion_index(a[..., 0], weights)
+    table[:, _MEMBERS] = np.add.reduce(full, axis=1)
+    table[:, _MEMBERS] += 1  # Russia counts
+    table[:, _PARTIAL] = np.add.reduce(tiers == 2, axis=1)
+    table[:, _EXITS] = world.exits
+    table[:, _SUSPENSIONS] = world.suspensions
+    table[:, _ENTRIES] = world.entries
+    table[:, _BOYCOTTS] = world.boycott_count
     inside = world.air_defence
+    cis_full = full[..., CIS]
+    table[:, _AIR_MEMBERS] = np.add.reduce(inside, axis=1)
     counted = np.add.reduce(cis_full, axis=1)
-    energy_, blocs = two_bloc_energy(a, sizes, world.conflict)
-    mean = np.add.reduce(sizes[..., None] * a, axis=1) / np.add.reduce(sizes, axis=1)[:, None]
-    out: dict[str, NDArray[Any]] = {"cohesion": index[:, 0]}
-    for k, inst in enumerate(INSTITUTIONS):
-        out[f"cohesion_{inst}"] = index[:, k + 1]
-        out[f"{inst}_members"] = members[:, k]
-        out[f"{inst}_partial"] = partial[:, k]
-    out["exits"], out["suspensions"] = world.exits.copy(), world.suspensions.copy()
-    out["entries"], out["boycotts"] = world.entries.copy(), world.boycott_count.copy()
-    out["air_defence_members"] = np.add.reduce(inside, axis=1)
-    out["air_defence_rate"] = np.divide(
-        np.add.reduce(inside & cis_full, axis=1), counted, out=np.zeros(runs), where=counted > 0
+    table[:, _AIR_RATE] = 0.0
+    np.divide(np.add.reduce(inside & cis_full, axis=1), counted, out=table[:, _AIR_RATE], where=counted > 0)
+    table[:, _ENERGY], blocs = two_bloc_energy(a, sizes, world.conflict)
+    table[:, _BLOC] = np.add.reduce(blocs, axis=1)
+    table[:, _MEAN] = np.add.reduce(sizes[..., None] * a, axis=1)
+    table[:, _MEAN] /= np.add.reduce(sizes, axis=1)[:, None]
+    return table
+
+
+def _columns(*names: str) -> slice:
+    first = MEASURES.index(names[0])
+    assert MEASURES[first : first + len(names)] == names, names
+    return slice(first, first + len(names))
+
+
+_COHESION = _columns("cohesion", *(f"cohesion_{inst}" for inst in INSTITUTIONS))
+_MEMBERS = _columns(*(f"{inst}_members" for inst in INSTITUTIONS))
+_PARTIAL = _columns(*(f"{inst}_partial" for inst in INSTITUTIONS))
+_MEAN = _columns(*(f"mean_alignment_{p}" for p in POLES))
+_EXITS, _SUSPENSIONS, _ENTRIES, _BOYCOTTS, _AIR_MEMBERS, _AIR_RATE, _ENERGY, _BLOC = (
+    MEASURES.index(name)
+    for name in (
+        "exits",
+        "suspensions",
+        "entries",
+        "boycotts",
+        "air_defence_members",
+        "air_defence_rate",
+        "energy",
+        "russia_bloc",
     )
-    out["energy"] = energy_
-    out["russia_bloc"] = np.add.reduce(blocs, axis=1)
-    for k, pole in enumerate(POLES):
-        out[f"mean_alignment_{pole}"] = mean[:, k]
-    return {name: out[name] for name in MEASURES}
+)

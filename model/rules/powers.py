@@ -34,13 +34,12 @@ def targeting(world: World, depth: Floats) -> tuple[Floats, Floats]:
     reaction = world.powers["reaction"][:, R : R + 1]
     if reaction.any():  # (1 + |reaction| x drift) on the reacting side
         drift = np.maximum(world.initial_russia - a[..., R], 0.0) * world.dynamics["reaction_gain"][..., 0]
-        press[:, R] *= np.where(reaction > 0.0, 1.0 + reaction * drift, 1.0)
-        court[:, R] *= np.where(reaction < 0.0, 1.0 - reaction * drift, 1.0)
+        press[:, R] *= 1.0 + np.maximum(reaction, 0.0) * drift
+        court[:, R] *= 1.0 - np.minimum(reaction, 0.0) * drift
     press[:, W] = 0.1 + a[..., R]
     court[:, W] = (0.2 + 0.5 * world.scalars["hedging"]) + a[..., W]
-    press[:, C] = 1.0
+    press[:, C:] = 1.0  # China and Türkiye press all states alike
     court[:, C] = (world.trade[..., C] + a[..., C]) + 0.2
-    press[:, T] = 1.0
     court[:, T] = (0.2 + world.affinity[..., T]) + a[..., T]
     return press, court
 

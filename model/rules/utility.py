@@ -74,7 +74,10 @@ def utility(world: World, csto_level: Floats) -> tuple[Floats, dict[str, Floats]
     w = world.weights
     total = w["security"] * p["security"]
     for name in PARTS[1:]:
-        total = total + SIGN[name] * w[name] * p[name]
+        if SIGN[name] > 0:
+            total += w[name] * p[name]
+        else:
+            total -= w[name] * p[name]
     return total, p
 
 
