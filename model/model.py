@@ -138,8 +138,9 @@ class AllianceModel(Model):
             state.cell = self.network[index]
             self.states.append(state)
         self.powers = [Power(self, pole) for pole in POLES]
-        self.summit_quarter = False
-        self.quarter = str(config.start.plus(-1))
+        #: Each step's quarter label and whether it holds the year's summits (its fourth quarter).
+        self._calendar = [(str(q), q.q == 4) for q in map(config.start.plus, range(-1, config.horizon))]
+        self.quarter, self.summit_quarter = self._calendar[0][0], False
 
         cached = _EQUILIBRIA.get(id(config))
         known = cached[1] if cached is not None and cached[0] is config else None
@@ -201,9 +202,10 @@ class AllianceModel(Model):
 
     def step(self) -> None:
         """Advance one quarter (``rules.quarter.advance``), log its events, collect if due."""
-        current = self.config.start.plus(self.steps - 1)
-        self.quarter = str(current)
-        self.summit_quarter = current.q == 4
+        if self.steps >= len(self._calendar):  # stepped past the horizon: extend the calendar
+            q = self.config.start.plus(self.steps - 1)
+            self._calendar.append((str(q), q.q == 4))
+        self.quarter, self.summit_quarter = self._calendar[self.steps]
         noise_scale = float(self.world.dynamics["noise"][0, 0, 0])
         noise = (
             self.rng.normal(0.0, noise_scale, self.world.alignment.shape[1:])[None]
@@ -229,9 +231,11 @@ class AllianceModel(Model):
 
     def _log(self, choices: institutions.Choices) -> None:
         """Add this quarter's status changes, air-defence moves and boycotts to the events table."""
-        changed = choices.changed[0]
-        boycott = choices.boycott[0]
         joined, left = choices.air_joined[0], choices.air_left[0]
+        boycott = choices.boycott[0]
+        if choices.after is choices.before and not (joined.any() or left.any() or boycott.any()):
+            return  # most quarters: nothing happened (choose returns the statuses it was given)
+        changed = choices.changed[0]
         for i in np.flatnonzero(changed.any(axis=1) | joined | left | boycott.any(axis=1)):
             for k in np.flatnonzero(changed[i]):
                 self._event(
@@ -285,7 +289,7 @@ class AllianceModel(Model):
             {
                 "alignment": w.alignment[0].copy(),
                 "commitment": w.commitment[0].copy(),
-                "status": [[STATUSES[c] for c in row] for row in w.status[0].tolist()],
+                "status": w.status[0].copy(),
                 "air_defence": w.air_defence[0].copy(),
                 "boycotts": w.boycotts[0].copy(),
                 "utility": w.utility[0].copy(),
@@ -330,7 +334,7 @@ class AllianceModel(Model):
         block = stack("alignment")
         for k, label in enumerate(POLES):
             columns[f"alignment_{label}"] = block[:, k]
-        status = stack("status")
+        status = np.array(STATUSES)[stack("status")]
         for k, inst in enumerate(INSTITUTIONS):
             columns[inst] = status[:, k]
         columns["air_defence"] = stack("air_defence")

@@ -22,6 +22,7 @@ from model.rules.world import (
 )
 
 _INSTITUTION_AXIS = np.arange(3)
+_IS_CSTO = _INSTITUTION_AXIS == CSTO
 
 
 def standing(status: Ints) -> tuple[Floats, Floats]:
@@ -136,7 +137,7 @@ def choose(world: World, summit: bool) -> Choices:
     patience = world.patience
     before = world.status
     neutral = world.neutral
-    may_rise = ~(neutral[..., None] & (_INSTITUTION_AXIS == CSTO))
+    may_rise = ~(neutral[..., None] & _IS_CSTO)
     after, world.streak = ladder_step(before, c, world.streak, world.ladder, patience, may_rise)
     world.status = after
 

@@ -29,8 +29,7 @@ def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
     """
     w, s = world.weights, world.scalars
     a = world.alignment
-    forces = np.minimum(s["russian_forces"] / FORCES_UNIT, 1.0)
-    w_forces = w["forces"][..., 0]
+    tripwire = w["forces"][..., 0] * np.minimum(s["russian_forces"] / FORCES_UNIT, 1.0)
 
     # Exposure x_ik: trade, plus remittances and energy dependence toward Russia.
     exposure = world.trade[..., :4].copy()
@@ -41,7 +40,7 @@ def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
 
     # Guarantee G_ik = cred_k min(1, tie_ik), tie_iR += 0.5 csto_i + w_f f_i; Russia's times trust.
     ties = world.defence_pacts.copy()
-    ties[..., R] += 0.5 * csto_level + w_forces * forces
+    ties[..., R] += 0.5 * csto_level + tripwire
     guarantee = world.powers["security_credibility"][:, None, :] * np.minimum(ties, 1.0)
     guarantee[..., R] *= s["trust_russia"]
     need = s["external_threat"] + np.add.reduce(world.conflict, axis=2)
@@ -54,7 +53,7 @@ def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
 
     sovereignty = s["sovereignty"][..., None]
     autonomy = sovereignty * world.powers["dominance"][:, None, :] * (1.0 + held)
-    autonomy[..., R] += s["sovereignty"] * w_forces * forces
+    autonomy[..., R] += s["sovereignty"] * tripwire
 
     identity = world.affinity.copy()
     identity[..., R] = s["opinion_russia"]
