@@ -31,7 +31,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_run.py --against
 	$(BIN)/python benchmarks/bench_latency.py
 
 bench-engine: setup

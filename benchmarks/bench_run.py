@@ -1,52 +1,65 @@
-"""Benchmark: time of one 40-quarter baseline run, in-process.
+"""Benchmark: time of one 40-quarter baseline run on the Mesa model, against an earlier commit.
 
 Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_run.py``). Prints a markdown
-table and writes it to ``benchmarks/results/run.md``. Target (issue 2): median of the full run,
-``AllianceModel`` built and stepped 40 quarters with every per-step table collected, at most
-50 ms on a 2-core machine like the project's. Timings are medians over many runs with
-different seeds, after a warm-up; the machine's load is printed with them because a busy
-machine (CI, a parallel test) inflates them.
+table and writes it to ``benchmarks/results/run.md``.
+
+Targets: the full run (``AllianceModel`` built and stepped 40 quarters with every per-step
+table collected) at most 50 ms on a 2-core machine like the project's (issue 2), and no
+slower than the code before the array rules (issue 11: 28.5 ms when that issue was filed,
+on a busier machine). Because a machine's speed drifts by a third from one hour to the next,
+``--against REV`` (``make bench`` passes the last commit before the array rules) measures
+that commit's code side by side with this one: its tree is extracted with ``git archive``
+into a temporary folder, and the two are timed in alternating child processes, several
+rounds in an order that flips each round, on the same scenario, seeds and variants. The
+ratio of their medians is what to read.
+
+Timings are medians over many runs with different seeds, after a warm-up; the machine's
+load is printed with them because a busy machine (CI, a parallel test) inflates them.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import io
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from model import simulate
-from model.model import AllianceModel
-from model.output import versions
-from model.scenario import load_scenario
-
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "run.md"
+#: The last commit before the rules became array functions (issue 11): the reference code.
+REFERENCE = "f4c54aa"
 
 
-def timed(fn, seeds) -> list[float]:
-    """Wall-clock seconds of ``fn(seed)`` for each seed."""
+def timed(fn: Callable[[int], object], seeds: list[int]) -> list[float]:
+    """Wall-clock milliseconds of ``fn(seed)`` for each seed."""
     times = []
     for seed in seeds:
         gc.collect()
         start = time.perf_counter()
         fn(seed)
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start) * 1000)
     return times
 
 
-def main() -> None:
-    """Time the variants and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=60, help="runs per variant (default 60)")
-    args = parser.parse_args()
+def variants() -> dict[str, Callable[[int], object]]:
+    """The timed variants, on the ``model`` package found first on ``sys.path``."""
+    from model import simulate
+    from model.model import AllianceModel
+    from model.scenario import load_scenario
 
     scenario = load_scenario("baseline")
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(1).spawn(args.runs)]
 
     # Every variant but the last gets a fresh copy of the scenario, so that it computes the
     # starting equilibrium (a process keeps it per scenario object; replications reuse it).
@@ -63,19 +76,106 @@ def main() -> None:
         while model.running:
             model.step()
 
-    variants = {
+    def with_tables(seed: int) -> None:
+        simulate(scenario.model_copy(), seed=seed)
+
+    def final_only(seed: int) -> None:
+        model_run(seed, "final")
+
+    return {
         "full run: AllianceModel built + 40 quarters, every table collected": model_run,
-        "simulate(): full run + pandas tables (what `cohesion run` does)": lambda s: simulate(
-            scenario.model_copy(), seed=s
-        ),
-        "end-of-run outputs only (collect='final', a run on the Mesa model, end-of-run outputs)": lambda s: (
-            model_run(s, "final")
-        ),
+        "simulate(): full run + pandas tables (what `cohesion run` does)": with_tables,
+        "end-of-run outputs only (collect='final')": final_only,
         "set-up only: build + equilibrate the starting alignments": build_only,
         "a replication: end-of-run outputs, the scenario's equilibrium already known": replication,
     }
-    for fn in variants.values():  # warm-up: imports, caches
+
+
+def measure(runs: int) -> dict[str, list[float]]:
+    """Milliseconds per run of every variant, after a warm-up (imports, caches)."""
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(1).spawn(runs)]
+    fns = variants()
+    for fn in fns.values():
         timed(fn, seeds[:3])
+    return {name: timed(fn, seeds) for name, fn in fns.items()}
+
+
+def child(root: Path, runs: int) -> dict[str, list[float]]:
+    """Time the variants in a fresh process that imports the ``model`` package under ``root``."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "--runs", str(runs)],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result = json.loads(out.splitlines()[-1])
+    package = Path(result.pop("_package")).resolve()
+    if not package.is_relative_to(root.resolve()):  # an installed copy shadowed the tree under test
+        raise SystemExit(f"bench_run: the child imported {package}, not the code under {root}")
+    timings: dict[str, list[float]] = result
+    return timings
+
+
+def extract(rev: str, into: Path) -> None:
+    """The tree of commit ``rev`` of this repository, written under ``into``."""
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def side_by_side(rev: str, runs: int, rounds: int) -> list[str]:
+    """Table rows: this code against commit ``rev``, timed in alternating child processes."""
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        reference = Path(tmp)
+        extract(rev, reference)
+        roots = {"this": ROOT, rev: reference}
+        medians: dict[str, dict[str, list[float]]] = {label: {} for label in roots}
+        for k in range(rounds):
+            order = list(roots) if k % 2 == 0 else list(roots)[::-1]
+            for label in order:
+                for name, ms in child(roots[label], runs).items():
+                    medians[label].setdefault(name, []).append(statistics.median(ms))
+    lines = [
+        "",
+        f"Side by side with commit {rev} (the code before the array rules), {rounds} rounds of "
+        f"{runs} runs per variant in alternating child processes; median of the round medians:",
+        "",
+        f"| variant | this code ms | {rev} ms | ratio (this / {rev}) |",
+        "|---|---|---|---|",
+    ]
+    for name, ours in medians["this"].items():
+        theirs = medians[rev].get(name)
+        if theirs is None:
+            continue
+        a, b = statistics.median(ours), statistics.median(theirs)
+        lines.append(f"| {name} | {a:.1f} | {b:.1f} | {a / b:.2f} |")
+    return lines
+
+
+def main() -> None:
+    """Time the variants and print the table (and, with ``--against``, the side-by-side one)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=60, help="runs per variant (default 60)")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        nargs="?",
+        const=REFERENCE,
+        help=f"also time commit REV side by side (REV defaults to {REFERENCE})",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="side-by-side rounds (default 4)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:  # one side of --against: print the timings as one JSON line
+        import model
+
+        print(json.dumps({"_package": model.__file__, **measure(args.runs)}))
+        return
+
+    from model.output import versions
 
     load = os.getloadavg()[0]
     lines = [
@@ -86,10 +186,11 @@ def main() -> None:
         "| variant | median ms | p10 ms | p90 ms |",
         "|---|---|---|---|",
     ]
-    for name, fn in variants.items():
-        ms = [t * 1000 for t in timed(fn, seeds)]
+    for name, ms in measure(args.runs).items():
         deciles = statistics.quantiles(ms, n=10)
         lines.append(f"| {name} | {statistics.median(ms):.1f} | {deciles[0]:.1f} | {deciles[-1]:.1f} |")
+    if args.against:
+        lines += side_by_side(args.against, max(10, args.runs // 2), args.rounds)
     text = "\n".join(lines)
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
