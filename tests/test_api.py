@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import model.scenario as scenario_module
+import model.scenario.schema as scenario_module
 from model import AllianceModel, Scenario, ScenarioError, load_scenario, simulate
 from model.output import manifest
 from model.simulate import with_horizon
