@@ -7,7 +7,7 @@ Sections (``--sections`` picks some; all by default):
    Russian pressure x Chinese engagement and the same end-of-run collection
    (``data_collection_period=-1``, the model's ``collect="final"``); wall time
    including start-up, the sweep's store included. Target: at least 20x.
-2. ``sobol``: ``cohesion sweep experiments/sobol_drivers.yaml`` (22,528 runs) on 2
+2. ``sobol``: ``cohesion sweep experiments/designs/sobol_drivers.yaml`` (22,528 runs) on 2
    workers, store included; then ``cohesion analyze`` separately. Target: 20 s.
 3. ``long``: 100,000 runs of a 104-quarter baseline (the length of a 1999-2024
    hindcast) through ``cohesion sweep`` on 2 workers. Target: 10 minutes.
@@ -97,7 +97,7 @@ def section_sobol(work: Path) -> list[str]:
     out = work / "sobol"
     sweep = cohesion(
         "sweep",
-        str(ROOT / "experiments" / "sobol_drivers.yaml"),
+        str(ROOT / "experiments" / "designs" / "sobol_drivers.yaml"),
         "--workers",
         "2",
         "--out",

@@ -243,7 +243,7 @@ STEADY: list[float | None] = [None]
 
 def sweep_rate(design_path: Path, work: Path, **options) -> float:
     from experiments.design import load_design
-    from experiments.runner import sweep
+    from experiments.sweep import sweep
 
     out = work / f"out-{time.monotonic_ns()}"
     design = load_design(design_path)
@@ -384,7 +384,7 @@ def scaling(reps: int, rounds: int, work: Path) -> dict[str, list[float]]:
 
 
 def _pool(workers: int):
-    from experiments.runner import PoolBackend
+    from experiments.backends import PoolBackend
 
     return PoolBackend(workers)
 

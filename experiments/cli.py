@@ -115,9 +115,10 @@ def resume_command(args: argparse.Namespace, out: Path) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from experiments.backends import WorkerLostError
     from experiments.design import load_design
-    from experiments.runner import DEFAULT_MAX_RUNS, StoreWriteError, WorkerLostError, sweep
     from experiments.store import RefusalError
+    from experiments.sweep import DEFAULT_MAX_RUNS, StoreWriteError, sweep
 
     if args.retry_failed and not args.resume:
         raise ScenarioError("--retry-failed needs --resume")
@@ -268,7 +269,7 @@ def register_rerun(subparsers: argparse._SubParsersAction) -> Handler:
 
 
 def _rerun(args: argparse.Namespace) -> int:
-    from experiments.runner import rerun
+    from experiments.sweep import rerun
     from model.cli import write_run
 
     results = rerun(args.store, args.run_id)

@@ -18,17 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.backends import check_workers, make_backend, whole_number
 from experiments.design import MEASURES
-from experiments.runner import (
-    Chunk,
-    ChunkResult,
-    RunContext,
-    check_workers,
-    execute,
-    make_backend,
-    whole_number,
-)
+from experiments.runs import Chunk, ChunkResult, RunContext
 from experiments.store import OutputFiles, as_path
+from experiments.sweep import execute
 from model.arguments import name_list
 from model.errors import ScenarioError
 from model.scenario import Scenario, load_scenario

@@ -56,8 +56,8 @@ from model.scenario import (
     resolve_path,
 )
 
-#: Folder of the designs shipped with the project (package data of ``experiments``).
-DESIGN_DIR = package_folder("experiments")
+#: Folder of the designs shipped with the project (``experiments/designs/``, package ``experiments.designs``).
+DESIGN_DIR = package_folder("experiments.designs")
 
 #: End-of-run measures a design can keep: every numeric column of the model table.
 MEASURES: tuple[str, ...] = tuple(name for name in MODEL_FIELDS if name != "quarter")

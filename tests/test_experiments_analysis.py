@@ -14,7 +14,7 @@ import pytest
 from experiments.analysis import analyze
 from experiments.compare import compare, format_table, write_comparison
 from experiments.design import validate_design
-from experiments.runner import sweep
+from experiments.sweep import sweep
 from model.errors import ScenarioError
 
 BIN = Path(sys.executable).parent

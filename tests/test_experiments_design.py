@@ -17,7 +17,7 @@ from experiments.design import (
     load_design,
     validate_design,
 )
-from experiments.runner import context_of, plan_chunks, run_chunk, run_seed
+from experiments.runs import context_of, plan_chunks, run_chunk, run_seed
 from model.errors import ScenarioError
 
 GOOD = {

@@ -20,8 +20,8 @@ import pytest
 from experiments.analysis import analyze
 from experiments.compare import compare, write_comparison
 from experiments.design import load_design
-from experiments.runner import TooManyRunsError, rerun, sweep
 from experiments.store import Store
+from experiments.sweep import TooManyRunsError, rerun, sweep
 from model import simulate
 from model.errors import ScenarioError
 from model.output import write_results

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from experiments.design import validate_design
-from experiments.runner import context_of, plan_chunks, run_chunk, sweep
+from experiments.runs import context_of, plan_chunks, run_chunk
 from experiments.store import Store
+from experiments.sweep import sweep
 
 DESIGN = {
     "name": "props",

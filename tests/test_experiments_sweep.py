@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from experiments.design import load_design
-from experiments.runner import Progress, rerun, run_seed, sweep
+from experiments.runs import run_seed
 from experiments.store import Store
+from experiments.sweep import Progress, rerun, sweep
 from model import load_scenario, simulate
 from model.ensemble import run_points
 from model.errors import ScenarioError
@@ -278,7 +279,7 @@ def test_a_lost_dask_worker_leaves_the_same_tables(tmp_path, dask_cluster):
 
 
 def test_an_unreachable_scheduler_is_one_line_and_leaves_no_store(reference, tmp_path):
-    from experiments.runner import DaskBackend
+    from experiments.backends import DaskBackend
 
     with pytest.raises(ScenarioError) as info:
         DaskBackend(f"tcp://127.0.0.1:{free_port()}", timeout=1)
@@ -532,7 +533,7 @@ def test_quiet_progress_prints_nothing():
 
 
 def test_chunks_are_contiguous_run_ids_with_their_points():
-    from experiments.runner import plan_chunks
+    from experiments.runs import plan_chunks
 
     points = np.array([[0.1], [0.2], [0.3]])
     chunks = list(plan_chunks(np.array([0, 1, 2, 4, 5, 8]), points, 3, 4))

@@ -27,7 +27,7 @@ def package_folder(package: str) -> Path:
 
     Built-in scenarios and designs are package data (``model.scenarios``, mapped from the
     repository's top-level ``scenarios/`` folder in ``pyproject.toml``, and
-    ``experiments``), so a checkout, an editable install and an installed wheel all find
+    ``experiments.designs``), so a checkout, an editable install and an installed wheel all find
     them wherever the command runs. Only packages installed as plain folders are
     supported (pip's default); a zipped install would have no folder to glob.
     """

@@ -13,8 +13,8 @@ paid once per chunk and a chunk's runs go through the ensemble engine together
 most a few chunks are in flight; each finished chunk is written to the store by
 the driver (workers need no shared file system) and then forgotten, so memory
 stays flat in the number of runs.
-Executors follow EMA Workbench's separation of model, sampler and evaluator
-(Kwakkel 2017); the seeding follows NumPy's SeedSequence guidance (SPEC 7).
+The chunks and their runs are :mod:`experiments.runs`; where they run is
+:mod:`experiments.backends`. The seeding follows NumPy's SeedSequence guidance (SPEC 7).
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ import contextlib
 import math
 import multiprocessing
 import os
-import re
-import signal
 import sys
 import time
 import traceback
@@ -33,15 +31,33 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import pandas as pd
 
+from experiments.backends import (
+    Backend,
+    WorkerLostError,
+    check_scheduler,
+    check_workers,
+    make_backend,
+    whole_number,
+)
+from experiments.runs import (
+    Chunk,
+    ChunkResult,
+    RunContext,
+    auto_chunk_size,
+    context_of,
+    context_point,
+    error_text,
+    failures_frame,
+    identity_columns,
+    plan_chunks,
+)
 from experiments.store import RefusalError, as_path
-from model.ensemble import collected_steps, point_scenario, run_points
 from model.errors import ScenarioError
-from model.extras import require
 from model.scenario import Scenario
 from model.simulate import Results, simulate
 
@@ -49,12 +65,8 @@ if TYPE_CHECKING:
     from experiments.design import ResolvedDesign
     from experiments.store import Store
 
-#: Largest chunk (runs per task); about a second of work at 40 quarters.
-MAX_CHUNK = 2048
 #: Chunks in flight per worker slot: enough to keep workers busy, few enough to bound memory.
 IN_FLIGHT_PER_SLOT = 2
-#: Seconds to wait for a Dask scheduler to answer.
-CONNECT_TIMEOUT = 5.0
 #: Runs a sweep starts without being told it may run more (``max_runs``): at the rate below,
 #: a million 40-quarter runs take about seven minutes on two workers.
 DEFAULT_MAX_RUNS = 1_000_000
@@ -72,441 +84,6 @@ SERIES_FACTOR = 1.5
 BYTES_PER_RUN, BYTES_PER_VALUE = 32, 32
 #: Share of this machine's memory a sweep's index and sample may take (a hard limit).
 MEMORY_SHARE = 0.5
-
-
-class WorkerLostError(RuntimeError):
-    """A local worker process died (killed, or out of memory); the store stays consistent."""
-
-
-# --------------------------------------------------------------------------- one chunk
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What every run of a sweep shares (sent once per chunk).
-
-    Attributes:
-        scenario: the base scenario.
-        paths: factor key paths.
-        integer: which factors are integers.
-        quarters: quarters per run.
-        entropy: the master seed.
-        measures: end-of-run measures to keep.
-        every: thinning of the per-step series, or None for no series.
-        series_measures: measures kept per step.
-        token: names the sweep's tasks on a cluster (the design hash).
-    """
-
-    scenario: Scenario
-    paths: tuple[str, ...]
-    integer: tuple[bool, ...]
-    quarters: int
-    entropy: int
-    measures: tuple[str, ...]
-    every: int | None = None
-    series_measures: tuple[str, ...] = ()
-    token: str = ""
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Contiguous runs sent to a worker together.
-
-    Attributes:
-        run_ids: the runs' ids (ascending).
-        point_ids: each run's factor point.
-        replications: each run's replication number at its point.
-        values: factor values, one row per run.
-    """
-
-    run_ids: np.ndarray
-    point_ids: np.ndarray
-    replications: np.ndarray
-    values: np.ndarray
-
-    @property
-    def first(self) -> int:
-        """The first run id."""
-        return int(self.run_ids[0])
-
-    @property
-    def last(self) -> int:
-        """The last run id."""
-        return int(self.run_ids[-1])
-
-    def __len__(self) -> int:
-        return len(self.run_ids)
-
-
-@dataclass
-class ChunkResult:
-    """A chunk's tables.
-
-    Attributes:
-        first: first run id of the chunk.
-        last: last run id.
-        runs: completed runs, one row each.
-        series: per-step rows of the completed runs (None if not kept).
-        failures: runs that raised, one row each (None if none did).
-    """
-
-    first: int
-    last: int
-    runs: pd.DataFrame
-    series: pd.DataFrame | None
-    failures: pd.DataFrame | None
-
-    @property
-    def n_failed(self) -> int:
-        """Runs of the chunk that raised."""
-        return 0 if self.failures is None else len(self.failures)
-
-
-def run_seed(entropy: int, run_id: int) -> np.random.SeedSequence:
-    """The seed of run ``run_id``: child ``run_id`` of ``SeedSequence(entropy)``."""
-    return np.random.SeedSequence(entropy, spawn_key=(int(run_id),))
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def _identity(context: RunContext, chunk: Chunk, rows: list[int]) -> dict[str, Any]:
-    """Columns naming runs: ids, point, replication, factor values and seed."""
-    columns: dict[str, Any] = {
-        "run_id": chunk.run_ids[rows].astype(np.int64),
-        "point_id": chunk.point_ids[rows].astype(np.int64),
-        "replication": chunk.replications[rows].astype(np.int64),
-    }
-    for k, (path, integer) in enumerate(zip(context.paths, context.integer, strict=True)):
-        values = chunk.values[rows, k]
-        columns[path] = values.astype(np.int64) if integer else values.astype(float)
-    columns["seed_entropy"] = np.full(len(rows), context.entropy, dtype=np.int64)
-    columns["seed_spawn_key"] = chunk.run_ids[rows].astype(np.int64)
-    return columns
-
-
-def failures_frame(context: RunContext, rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    """An empty failures table with the right columns (for a sweep with no failures)."""
-    empty = Chunk(
-        run_ids=np.zeros(0, np.int64),
-        point_ids=np.zeros(0, np.int64),
-        replications=np.zeros(0, np.int64),
-        values=np.zeros((0, len(context.paths))),
-    )
-    columns = _identity(context, empty, [])
-    columns["error"] = np.array([], dtype=object)
-    columns["traceback"] = np.array([], dtype=object)
-    frame = pd.DataFrame(columns)
-    return frame.astype({"error": "str", "traceback": "str"})
-
-
-def _point_scenario(context: RunContext, values: np.ndarray) -> Scenario:
-    base = context.scenario.model_copy(update={"horizon": context.quarters})
-    return point_scenario(base, context.paths, context.integer, values)
-
-
-def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
-    """Run a chunk of runs through the ensemble engine; a run that fails is recorded, the others go on.
-
-    This is the function workers execute (local pool or Dask); it touches no files.
-    The engine (:func:`model.ensemble.run_points`) gives each run the numbers the
-    Mesa model gives it alone; a point the scenario schema rejects fails its runs
-    with the schema's message.
-
-    Args:
-        context: what the sweep's runs share.
-        chunk: the runs.
-
-    Returns:
-        The chunk's runs, series and failures tables.
-    """
-    base = context.scenario.model_copy(update={"horizon": context.quarters})
-    seeds = [run_seed(context.entropy, run_id) for run_id in chunk.run_ids.tolist()]
-    result = run_points(
-        base, context.paths, chunk.values, seeds, integer=context.integer, every=context.every
-    )
-    failed = result.failed
-    done = np.flatnonzero(~failed).tolist()
-    columns = _identity(context, chunk, done)
-    for name in context.measures:
-        columns[name] = result.measures[name][done]
-    series = None
-    if context.every is not None and result.series is not None and done:
-        steps = np.array(collected_steps(context.quarters, context.every), dtype=np.int64)
-        dates = pd.to_datetime([base.start.plus(k - 1).last_day() for k in steps.tolist()])
-        count = len(steps)
-        frame: dict[str, Any] = {
-            "run_id": np.repeat(chunk.run_ids[done].astype(np.int64), count),
-            "step": np.tile(steps, len(done)),
-            "date": np.tile(dates.to_numpy(), len(done)),
-        }
-        for name in context.series_measures:
-            values = result.series[name][done]
-            frame[name] = values.reshape(-1).astype(result.measures[name].dtype)
-        series = pd.DataFrame(frame)
-    failures = None
-    bad = np.flatnonzero(failed).tolist()
-    if bad:
-        failures = pd.DataFrame(
-            {
-                **_identity(context, chunk, bad),
-                "error": [result.errors[r] for r in bad],
-                "traceback": [result.tracebacks[r] for r in bad],
-            }
-        )
-    return ChunkResult(
-        first=chunk.first,
-        last=chunk.last,
-        runs=pd.DataFrame(columns),
-        series=series,
-        failures=failures,
-    )
-
-
-def context_of(design: ResolvedDesign) -> RunContext:
-    """The run context of a resolved design."""
-    return RunContext(
-        scenario=design.scenario,
-        paths=design.paths,
-        integer=tuple(f.integer for f in design.factors),
-        quarters=design.quarters,
-        entropy=design.seed,
-        measures=design.measures,
-        every=design.every,
-        series_measures=design.series_measures,
-        token=design.digest[:16],
-    )
-
-
-def plan_chunks(todo: np.ndarray, points: np.ndarray, replications: int, size: int) -> Iterator[Chunk]:
-    """Split the run ids still to do into chunks of at most ``size`` runs.
-
-    Args:
-        todo: ascending run ids not yet stored.
-        points: the sample, one row per point.
-        replications: runs per point.
-        size: runs per chunk.
-
-    Yields:
-        Chunks in run-id order.
-    """
-    for start in range(0, len(todo), size):
-        ids = todo[start : start + size]
-        point_ids = ids // replications
-        yield Chunk(
-            run_ids=ids,
-            point_ids=point_ids,
-            replications=ids % replications,
-            values=points[point_ids],
-        )
-
-
-def auto_chunk_size(n_todo: int, slots: int) -> int:
-    """Runs per chunk: about eight chunks per worker slot, at most :data:`MAX_CHUNK`."""
-    return max(1, min(MAX_CHUNK, n_todo // (8 * max(1, slots))))
-
-
-# --------------------------------------------------------------------------- executors
-
-
-class Backend(Protocol):
-    """Where chunks run: ``submit`` returns a future, ``wait`` the finished ones."""
-
-    slots: int
-    label: str
-
-    def submit(self, context: RunContext, chunk: Chunk) -> Any:
-        """Start a chunk; return a future with ``.result()``."""
-
-    def wait(self, pending: set[Any]) -> set[Any]:
-        """Block until at least one pending future is done; return the done ones."""
-
-    def close(self, *, cancel: bool) -> None:
-        """Release the workers (cancelling what is queued if ``cancel``)."""
-
-
-class SerialBackend:
-    """Runs each chunk in this process when it is submitted."""
-
-    label = "serial"
-    slots = 1
-
-    def submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
-        """Run the chunk now; return a finished future."""
-        future: cf.Future = cf.Future()
-        future.set_result(run_chunk(context, chunk))
-        return future
-
-    def wait(self, pending: set[Any]) -> set[Any]:
-        """Every submitted future is already done."""
-        return set(pending)
-
-    def close(self, *, cancel: bool) -> None:
-        """Nothing to release."""
-
-
-def _start_method() -> multiprocessing.context.BaseContext:
-    """Spawn: each worker is a fresh interpreter and a direct child of the driver.
-
-    Fork would copy the driver's threads (OpenBLAS, Arrow); a fork server would make
-    the workers its children, so that they outlive a driver killed with SIGKILL (they
-    hold the server's liveness pipe and the task queue's write end). Spawned workers
-    die with the driver (see :func:`_init_worker`).
-    """
-    return multiprocessing.get_context("spawn")
-
-
-def _init_worker(driver: int) -> None:
-    """Worker initializer: leave Ctrl-C to the driver, and die with the driver.
-
-    Ctrl-C reaches the whole process group; the driver handles it and stops the
-    pool. On Linux a worker also asks the kernel to kill it when its parent dies
-    (``PR_SET_PDEATHSIG``), so a driver killed with SIGKILL leaves no idle workers.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the driver
-    if os.getppid() != driver:  # the driver died while this worker was starting
-        os._exit(1)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        with contextlib.suppress(OSError, AttributeError):  # no prctl: workers outlive a SIGKILL
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() != driver:  # ... or just before the request took effect
-            os._exit(1)
-
-
-class PoolBackend:
-    """A local process pool (the standard library's ``ProcessPoolExecutor``).
-
-    Workers are spawned (fresh interpreters that import the model once, about two
-    seconds) and die with the driver. As with any spawning pool, a script that
-    starts a sweep needs an ``if __name__ == "__main__":`` guard.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.slots = workers
-        self.label = f"local pool, {workers} workers"
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=_start_method(),
-            initializer=_init_worker,
-            initargs=(os.getpid(),),
-        )
-
-    def submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
-        """Queue a chunk on the pool.
-
-        Workers are spawned on demand here, with SIGINT blocked (a spawned process
-        inherits the mask), so that a Ctrl-C while one is still starting does not reach
-        it; the driver receives it once the mask is restored, nothing is lost.
-        """
-        if not hasattr(signal, "pthread_sigmask"):
-            return self._submit(context, chunk)
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            return self._submit(context, chunk)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-    def _submit(self, context: RunContext, chunk: Chunk) -> cf.Future:
-        try:
-            return self.pool.submit(run_chunk, context, chunk)
-        except cf.process.BrokenProcessPool:  # a worker died since the last chunk was handed out
-            raise WorkerLostError(
-                f"a worker process died (killed, or out of memory) before runs {chunk.first}-{chunk.last} "
-                "could be queued"
-            ) from None
-
-    def wait(self, pending: set[Any]) -> set[Any]:
-        """Wait for the first finished chunk."""
-        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-        return done
-
-    def close(self, *, cancel: bool) -> None:
-        """Shut the pool down, dropping queued chunks if ``cancel`` (running ones finish)."""
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
-
-
-class DaskBackend:
-    """A Dask distributed cluster reached at a scheduler address.
-
-    The workers must be able to import ``model`` and ``experiments`` (install the
-    project on them). Start them with one thread each (``dask worker ADDRESS
-    --nthreads 1 --nworkers N``): a run holds the GIL. A lost worker's chunks are
-    rerun by Dask elsewhere; a chunk that keeps killing workers is recorded as failed.
-    """
-
-    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
-        address = check_scheduler(address)
-        distributed = require("distributed", "experiments", "running on a Dask scheduler")
-        try:
-            self.client = distributed.Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ScenarioError(
-                f"scheduler {address}: cannot reach a Dask scheduler there within {timeout:g} s "
-                f"({_error_text(exc)})"
-            ) from None
-        threads = sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values())
-        self.slots = max(1, threads)
-        self.label = f"Dask at {address}, {threads} worker threads"
-        self.pending: set[Any] = set()
-        self.finished: Any = None  # an as_completed iterator over the submitted chunks
-
-    def submit(self, context: RunContext, chunk: Chunk) -> Any:
-        """Submit a chunk to the cluster (keyed by the design hash and the run ids)."""
-        from distributed import as_completed
-
-        key = f"sweep-{context.token}-{chunk.first}-{chunk.last}"
-        future = self.client.submit(run_chunk, context, chunk, key=key, pure=False)
-        self.pending.add(future)
-        if self.finished is None:
-            self.finished = as_completed([future], loop=self.client.loop)
-        else:
-            self.finished.add(future)
-        return future
-
-    def wait(self, pending: set[Any]) -> set[Any]:
-        """Wait for the first finished chunk (and take any others already finished)."""
-        done = set(self.finished.next_batch(block=True)) & pending
-        self.pending -= done
-        return done
-
-    def close(self, *, cancel: bool) -> None:
-        """Cancel what is pending if asked, then disconnect (the cluster stays up)."""
-        if cancel and self.pending:
-            self.client.cancel(list(self.pending))
-        self.pending.clear()
-        self.client.close()
-
-
-def make_backend(*, workers: int | None = None, scheduler: str | None = None) -> Backend:
-    """Choose the executor: Dask if a scheduler is given, else a pool, else serial.
-
-    Args:
-        workers: local processes (default: the number of CPUs); 1 runs in this process.
-        scheduler: address of a Dask scheduler, e.g. ``tcp://127.0.0.1:8786``.
-
-    Returns:
-        The backend.
-
-    Raises:
-        ScenarioError: both options given, or the scheduler cannot be reached.
-    """
-    workers = check_workers(workers)
-    if scheduler is not None:
-        if workers is not None:
-            raise ScenarioError(
-                "workers and scheduler: workers sets the local pool; with a scheduler the cluster's "
-                "workers run the sweep (give one or the other)"
-            )
-        return DaskBackend(scheduler)
-    workers = workers or multiprocessing.cpu_count()
-    return SerialBackend() if workers == 1 else PoolBackend(workers)
 
 
 # --------------------------------------------------------------------------- progress
@@ -694,74 +271,6 @@ def check_size(design: ResolvedDesign, *, max_runs: int | None, slots: int) -> N
         )
 
 
-_SCHEDULER = re.compile(
-    r"^(?:(tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):(\d{1,5})$"
-)
-
-
-def check_scheduler(address: Any) -> str:
-    """Check a Dask scheduler address's form (``tcp://host:port``, ``tls://``, ``ws://`` ...).
-
-    Raises:
-        ScenarioError: not an address of that form.
-    """
-    allowed = "allowed tcp://host:port (or tls://, ws://, wss://, ucx://)"
-    if not isinstance(address, str):
-        raise ScenarioError(f"scheduler: {address!r} is not an address; {allowed}")
-    match = _SCHEDULER.match(address.strip())
-    if not match or not 1 <= int(match.group(3)) <= 65535:
-        raise ScenarioError(f"scheduler: {address!r} is not a scheduler address; {allowed}")
-    return address.strip()
-
-
-def whole_number(value: Any, name: str, *, low: int = 1, none: bool = True) -> int | None:
-    """Check a whole-number argument named ``name`` (None allowed if ``none``).
-
-    Raises:
-        ScenarioError: not a whole number, or below ``low``.
-    """
-    if value is None and none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ScenarioError(f"{name}: {value!r} is not a whole number; allowed {low} or more")
-    if value < low:
-        raise ScenarioError(f"{name}: {value} is out of range; allowed {low} or more")
-    return int(value)
-
-
-#: Local worker processes allowed per CPU: more only add memory and start-up time (a run
-#: holds one core), and a typo such as --workers 100000 would otherwise exhaust the machine.
-WORKERS_PER_CPU = 4
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity, as a batch system or container sets it)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def max_workers() -> int:
-    """The most local worker processes a pool may have here: four per usable CPU, at least 8."""
-    return max(8, WORKERS_PER_CPU * usable_cpus())
-
-
-def check_workers(workers: Any) -> int | None:
-    """Check a number of local worker processes (None: one per CPU).
-
-    Raises:
-        ScenarioError: not a whole number, below 1, or above :func:`max_workers`.
-    """
-    workers = whole_number(workers, "workers")
-    if workers is not None and workers > max_workers():
-        raise ScenarioError(
-            f"workers: {workers:,} is more than this machine can use; allowed 1 to {max_workers()} "
-            f"({WORKERS_PER_CPU} per usable CPU, at least 8; {usable_cpus()} CPUs here)"
-        )
-    return workers
-
-
 def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ScenarioError(f"{name}: {value!r} is not true or false")
@@ -935,7 +444,7 @@ def _sweep(
             finished=_now(),
             ran=report.ran,
             elapsed=round(report.elapsed, 3),
-            outcome="interrupted" if report.interrupted else _error_text(exc),
+            outcome="interrupted" if report.interrupted else error_text(exc),
         )
         manifest["status"] = "interrupted"
         with contextlib.suppress(OSError):  # a full disk may refuse this too; resume still works
@@ -1011,10 +520,10 @@ def _result(future: Any, context: RunContext, chunk: Chunk) -> ChunkResult:
         ) from None
     except Exception as exc:
         rows = list(range(len(chunk)))
-        text = _error_text(exc)
+        text = error_text(exc)
         failures = pd.DataFrame(
             {
-                **_identity(context, chunk, rows),
+                **identity_columns(context, chunk, rows),
                 "error": [text] * len(rows),
                 "traceback": ["".join(traceback.format_exception(exc))] * len(rows),
             }
@@ -1071,6 +580,6 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
         entropy=int(row["seed_entropy"]),
         measures=tuple(design["outputs"]["measures"]),
     )
-    scenario = _point_scenario(context, np.array([row[p] for p in paths], dtype=float))
+    scenario = context_point(context, np.array([row[p] for p in paths], dtype=float))
     seed = np.random.SeedSequence(int(row["seed_entropy"]), spawn_key=(int(row["seed_spawn_key"]),))
     return simulate(scenario, seed=seed, collect=collect)
