@@ -15,8 +15,11 @@ Sections (``--sections`` picks some; all by default):
    from the schema; 50 and 200 synthetic, by repeating the baseline's states in a
    world built directly, since the schema knows 11 states) and quarters (40 to
    320), and its peak traced memory against the number of runs.
+5. ``series``: peak traced memory of one sweep chunk (2,048 runs of 400 quarters, the
+   series kept every quarter) holding all 22 measures per step against holding the two
+   a design asks for (``series_measures``).
 
-Usage: python benchmarks/bench_engine.py [--sections batch,sobol,long,scaling]
+Usage: python benchmarks/bench_engine.py [--sections batch,sobol,long,scaling,series]
 [--quick]. Writes benchmarks/results/engine.md and prints it.
 """
 
@@ -228,9 +231,34 @@ def section_scaling(quick: bool) -> list[str]:
     return lines
 
 
+def section_series(quick: bool) -> list[str]:
+    """Peak memory of a chunk's series: every measure per step against the two asked for."""
+    runs, quarters = (256, 100) if quick else (2_048, 400)
+    base = load_scenario("baseline").model_copy(update={"horizon": quarters})
+    seeds = [np.random.SeedSequence(5, spawn_key=(k,)) for k in range(runs)]
+    lines = [
+        f"## Series memory: one chunk of {runs:,} runs x {quarters} quarters, the series every quarter",
+        "",
+        "| measures held per step | peak MB | seconds |",
+        "|---|---:|---:|",
+    ]
+    peaks = {}
+    for label, keep in (("all 22", None), ("2 (cohesion, energy)", ["cohesion", "energy"])):
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        run_ensemble([base] * runs, seeds, every=1, series_measures=keep)
+        seconds = time.perf_counter() - t0
+        peaks[label] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        lines.append(f"| {label} | {peaks[label]:.1f} | {seconds:.1f} |")
+    ratio = peaks["all 22"] / peaks["2 (cohesion, energy)"]
+    lines += ["", f"- Holding only the design's series measures takes {ratio:.1f}x less memory."]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="batch,sobol,long,scaling")
+    parser.add_argument("--sections", default="batch,sobol,long,scaling,series")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -253,6 +281,8 @@ def main() -> None:
             lines += [*section_long(work, args.quick), ""]
         if "scaling" in sections:
             lines += [*section_scaling(args.quick), ""]
+        if "series" in sections:
+            lines += [*section_series(args.quick), ""]
     lines.append(f"Load average at end {load()}.")
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)

@@ -177,7 +177,13 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     base = context.scenario.model_copy(update={"horizon": context.quarters})
     seeds = [run_seed(context.entropy, run_id) for run_id in chunk.run_ids.tolist()]
     result = run_points(
-        base, context.paths, chunk.values, seeds, integer=context.integer, every=context.every
+        base,
+        context.paths,
+        chunk.values,
+        seeds,
+        integer=context.integer,
+        every=context.every,
+        series_measures=context.series_measures,  # only these are held per step
     )
     failed = result.failed
     done = np.flatnonzero(~failed).tolist()

@@ -111,6 +111,7 @@ def run_ensemble(
     every: int | None = None,
     events: bool = False,
     block: int | None = None,
+    series_measures: Sequence[str] | None = None,
 ) -> Ensemble:
     """Run one scenario per seed to its horizon; return every run's measures.
 
@@ -121,10 +122,13 @@ def run_ensemble(
         every: also keep the measures every ``every`` steps (the series).
         events: also keep the event log.
         block: runs per block (default :func:`block_size`).
+        series_measures: the measures the series keeps (default all of them); the
+            others are not held per step at all, so memory grows with these alone.
 
     Returns:
         The :class:`Ensemble`.
     """
+    keep = _series_names(series_measures) if every is not None else ()
     if len(scenarios) != len(seeds):
         raise ValueError(f"run_ensemble: {len(scenarios)} scenarios but {len(seeds)} seeds")
     runs = len(scenarios)
@@ -156,10 +160,10 @@ def run_ensemble(
         steps = collected_steps(first.horizon, every)
         size = block or block_size(len(first.states))
         if every is not None and series is None:
-            series = {name: np.zeros((runs, len(steps))) for name in MEASURES}
+            series = {name: np.zeros((runs, len(steps))) for name in keep}
         for start in range(0, len(rows), size):
             part = np.array(rows[start : start + size], dtype=np.int64)
-            result = _run_block([scenarios[r] for r in part], [seeds[r] for r in part], steps, events)
+            result = _run_block([scenarios[r] for r in part], [seeds[r] for r in part], steps, events, keep)
             _store(out, series, frames, result, part, steps)
     return _finish(out, series, frames, events)
 
@@ -176,10 +180,10 @@ def _store(
     for name in MEASURES:
         out.measures[name][part] = result.measures[name]
     if series is not None and result.series is not None:
-        if series["cohesion"].shape[1] != len(steps):
+        if any(v.shape[1] != len(steps) for v in series.values()):
             raise ValueError("run_ensemble: a series needs every run to have the same horizon")
-        for name in MEASURES:
-            series[name][part] = result.series[name]
+        for name, values in series.items():
+            values[part] = result.series[name]
     for k, r in enumerate(part.tolist()):
         out.errors[r] = result.errors[k]
         out.tracebacks[r] = result.tracebacks[k]
@@ -275,6 +279,7 @@ def run_points(
     every: int | None = None,
     events: bool = False,
     block: int | None = None,
+    series_measures: Sequence[str] | None = None,
 ) -> Ensemble:
     """Run design points of a base scenario: run ``r`` sets ``paths`` to ``values[r]``.
 
@@ -294,24 +299,27 @@ def run_points(
         every: also keep the measures every ``every`` steps.
         events: also keep the event log.
         block: runs per block.
+        series_measures: the measures the series keeps (default all).
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(seeds), len(paths))
     integer = tuple(integer) if integer is not None else (False,) * len(paths)
     values = np.where(np.array(integer, dtype=bool), np.rint(values), values)
+    keep = _series_names(series_measures) if every is not None else ()
+    options: dict[str, Any] = dict(every=every, events=events, block=block, series_measures=series_measures)
     try:
         base = checked(base)
     except ScenarioError:  # every run fails with the schema's message (run_ensemble records it)
-        return run_ensemble([base] * len(seeds), seeds, every=every, events=events, block=block)
+        return run_ensemble([base] * len(seeds), seeds, **options)
     setters = [_setter(base, p) for p in paths]
     if not paths:
-        return run_ensemble([base] * len(seeds), seeds, every=every, events=events, block=block)
+        return run_ensemble([base] * len(seeds), seeds, **options)
     if any(s is None for s in setters) or not _plain_values_valid(base, paths, integer, values):
-        return _run_scenarios(base, paths, integer, values, seeds, every=every, events=events, block=block)
+        return _run_scenarios(base, paths, integer, values, seeds, **options)
     runs = len(seeds)
     steps = collected_steps(base.horizon, every)
     measures = {name: np.zeros(runs, dtype=np.int64 if name in COUNTS else np.float64) for name in MEASURES}
     out = Ensemble(measures=measures, errors=[None] * runs, tracebacks=[""] * runs)
-    series = {name: np.zeros((runs, len(steps))) for name in MEASURES} if every is not None else None
+    series = {name: np.zeros((runs, len(steps))) for name in keep} if every is not None else None
     frames: list[pd.DataFrame] = []
     template = build_world([base])
     size = block or block_size(len(base.states))
@@ -327,17 +335,27 @@ def run_points(
                 quarter.set_up(world)  # one equilibrium per distinct point
                 world = world.take(inverse.reshape(-1))
                 schedule = Schedule.of(compile_shocks([base] * len(part)))
-                result = _simulate_block(base, world, schedule, block_seeds, steps, events)
+                result = _simulate_block(base, world, schedule, block_seeds, steps, events, keep)
         except Exception as exc:
             _warn(exc)
             points = [_point(base, paths, integer, values[r]) for r in part]
             good = [s if isinstance(s, Scenario) else base for s in points]
-            result = _one_by_one(good, block_seeds, steps, events)
+            result = _one_by_one(good, block_seeds, steps, events, keep)
             for k, s in enumerate(points):
                 if isinstance(s, str):  # a point the schema rejects fails; it never runs as the base
                     result.errors[k], result.tracebacks[k] = s, s + "\n"
         _store(out, series, frames, result, part, steps)
     return _finish(out, series, frames, events)
+
+
+def _series_names(names: Sequence[str] | None) -> tuple[str, ...]:
+    """The measures a series keeps: all of them by default; an unknown name is refused."""
+    if names is None:
+        return MEASURES
+    unknown = [n for n in names if n not in MEASURES]
+    if unknown:
+        raise ValueError(f"series_measures: unknown measure {unknown[0]!r}; allowed: {', '.join(MEASURES)}")
+    return tuple(dict.fromkeys(names))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -448,7 +466,9 @@ class _Block:
     events: pd.DataFrame | None
 
 
-def _run_block(scenarios: list[Scenario], seeds: list[Seed], steps: list[int], events: bool) -> _Block:
+def _run_block(
+    scenarios: list[Scenario], seeds: list[Seed], steps: list[int], events: bool, keep: tuple[str, ...]
+) -> _Block:
     """Run a block of runs of one shape; fall back to the Mesa model run by run on an error."""
     try:
         with np.errstate(all="ignore"):
@@ -461,16 +481,26 @@ def _run_block(scenarios: list[Scenario], seeds: list[Seed], steps: list[int], e
             quarter.set_up(world)  # one equilibrium per distinct scenario
             world = world.take([unique[id(s)] for s in scenarios])
             schedule = Schedule.of(compile_shocks(scenarios))
-            return _simulate_block(first, world, schedule, seeds, steps, events)
+            return _simulate_block(first, world, schedule, seeds, steps, events, keep)
     except Exception as exc:
         _warn(exc)
-        return _one_by_one(scenarios, seeds, steps, events)
+        return _one_by_one(scenarios, seeds, steps, events, keep)
 
 
 def _simulate_block(
-    first: Scenario, world: World, schedule: Schedule, seeds: Sequence[Seed], steps: list[int], events: bool
+    first: Scenario,
+    world: World,
+    schedule: Schedule,
+    seeds: Sequence[Seed],
+    steps: list[int],
+    events: bool,
+    keep: tuple[str, ...],
 ) -> _Block:
-    """Run a world that has been set up (its equilibrium found) through its quarters."""
+    """Run a world that has been set up (its equilibrium found) through its quarters.
+
+    The series holds the measures in ``keep`` at the collected ``steps``; the
+    end-of-run measures are those of the last collected step (the horizon).
+    """
     runs, n = world.runs, world.n_states
     horizon = first.horizon
     scale = world.dynamics["noise"][:, 0, 0]
@@ -479,15 +509,17 @@ def _simulate_block(
     noise: np.ndarray | None = None
 
     wanted = set(steps)
-    series = {name: np.zeros((runs, len(steps))) for name in MEASURES}
+    series = {name: np.zeros((runs, len(steps))) for name in keep}
+    last: dict[str, np.ndarray] = {}
     errors: list[str | None] = [None] * runs
     log: list[pd.DataFrame] = []
     codes: list[str] = list(first.states)
 
     def collect(step: int, column: int) -> None:
         values = measure(world)
+        last.update(values)
         label = str(first.start.plus(step - 1))
-        for name in MEASURES:
+        for name in keep:
             series[name][:, column] = values[name]
         for name in CHECKED:
             for r in np.flatnonzero(~np.isfinite(values[name])):
@@ -512,9 +544,7 @@ def _simulate_block(
         if step in wanted:
             collect(step, column)
             column += 1
-    final = {name: series[name][:, -1] for name in MEASURES}
-    for name in COUNTS:
-        final[name] = final[name].astype(np.int64)
+    final = {name: last[name].astype(np.int64 if name in COUNTS else np.float64) for name in MEASURES}
     frame = pd.concat(log, ignore_index=True) if events and log else (_empty_events() if events else None)
     return _Block(
         measures=final,
@@ -566,12 +596,15 @@ def _empty_events() -> pd.DataFrame:
     return frame.astype({"run": np.int64, "step": np.int64, "state_index": np.int64, "order": np.int64})
 
 
-def _one_by_one(scenarios: list[Scenario], seeds: list[Seed], steps: list[int], events: bool) -> _Block:
+def _one_by_one(
+    scenarios: list[Scenario], seeds: list[Seed], steps: list[int], events: bool, keep: tuple[str, ...]
+) -> _Block:
     """The block's runs through the Mesa model, each alone: a run that raises fails by itself."""
     from model.model import AllianceModel  # the model of record; imported here to keep the engine light
 
     runs = len(scenarios)
-    series = {name: np.zeros((runs, len(steps))) for name in MEASURES}
+    series = {name: np.zeros((runs, len(steps))) for name in keep}
+    final = {name: np.zeros(runs, dtype=np.int64 if name in COUNTS else np.float64) for name in MEASURES}
     errors: list[str | None] = [None] * runs
     tracebacks = [""] * runs
     frames = []
@@ -588,17 +621,16 @@ def _one_by_one(scenarios: list[Scenario], seeds: list[Seed], steps: list[int], 
             tracebacks[r] = "".join(traceback.format_exception(exc))
             continue
         table = model.datacollector.get_model_vars_dataframe()
-        for name in MEASURES:
+        for name in keep:
             series[name][r] = table[name].to_numpy()
+        for name in MEASURES:
+            final[name][r] = table[name].iloc[-1]
         if events:
             frame = model.events_frame()
             frame.insert(0, "run", r)
             frame["state_index"] = [model.codes.index(c) for c in frame["state"]]
             frame["order"] = 0
             frames.append(frame)
-    final = {name: series[name][:, -1] for name in MEASURES}
-    for name in COUNTS:
-        final[name] = final[name].astype(np.int64)
     frame = pd.concat(frames, ignore_index=True) if frames else (_empty_events() if events else None)
     return _Block(measures=final, series=series, errors=errors, tracebacks=tracebacks, events=frame)
 

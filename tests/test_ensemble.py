@@ -100,6 +100,37 @@ def test_results_do_not_depend_on_the_block_size():
     assert whole.events.equals(blocks.events)
 
 
+@pytest.mark.parametrize("fallback", [False, True])
+def test_a_series_holds_only_the_measures_asked_for(monkeypatch, fallback):
+    # Memory grows with the measures kept per step, not with all of them; the numbers and the
+    # end-of-run measures are unchanged, on the engine and on its run-by-run fallback.
+    import model.ensemble as engine
+
+    scenario = load_scenario("wider_region").model_copy(update={"horizon": 9})
+    seeds = [np.random.SeedSequence(3, spawn_key=(k,)) for k in range(4)]
+    whole = run_ensemble([scenario] * 4, seeds, every=2)
+    if fallback:
+        monkeypatch.setattr(engine, "_simulate_block", _raise)
+    part = run_ensemble([scenario] * 4, seeds, every=2, series_measures=["energy", "cohesion_csto"])
+    assert list(part.series) == ["energy", "cohesion_csto"]
+    for name in part.series:
+        np.testing.assert_allclose(part.series[name], whole.series[name], rtol=0, atol=1e-12)
+    for name in MEASURES:
+        np.testing.assert_allclose(part.measures[name], whole.measures[name], rtol=0, atol=1e-12)
+        assert part.measures[name].dtype == whole.measures[name].dtype
+    values = np.array([[0.5], [0.9], [0.5], [0.9]])
+    points = run_points(
+        scenario, ["powers.china.engagement"], values, seeds, every=3, series_measures=["energy"]
+    )
+    assert list(points.series) == ["energy"] and points.series["energy"].shape == (4, 4)
+    with pytest.raises(ValueError, match="unknown measure 'cohesion_nato'"):
+        run_ensemble([scenario], [0], every=2, series_measures=["cohesion_nato"])
+
+
+def _raise(*args, **kwargs):
+    raise RuntimeError("engine broken on purpose")
+
+
 def test_runs_of_different_shapes_are_run_apart_and_returned_in_order():
     short = load_scenario("baseline").model_copy(update={"horizon": 5})
     other = load_scenario("wider_region").model_copy(update={"horizon": 5})
