@@ -49,6 +49,31 @@ def test_writes_through_agents_are_what_the_rules_see(baseline):
     assert not np.allclose(model.utility, AllianceModel(baseline, rng=0).utility)  # the writes mattered
 
 
+def test_a_row_held_across_quarters_stays_the_live_row(baseline):
+    # A view taken before some quarters (drift, moves, shocks rewrite these arrays every
+    # quarter) is still the model's row afterwards: it shows the new values, and a write
+    # through it is what the next quarter sees, as a write through the agent would be.
+    def held_and_written(through_held: bool) -> AllianceModel:
+        model = AllianceModel(baseline, rng=4)
+        kaz = model.states[model.codes.index("KAZ")]
+        trade, alignment, utility = kaz.trade, kaz.alignment, model.utility
+        for _ in range(3):
+            model.step()
+        assert np.array_equal(trade, kaz.trade) and np.shares_memory(trade, model.world.trade)
+        assert np.array_equal(alignment, kaz.alignment) and np.array_equal(utility, model.utility)
+        row = trade if through_held else kaz.trade
+        row[:] = [0.6, 0.1, 0.1, 0.1, 0.1]
+        model.step()
+        return model
+
+    held, fresh = held_and_written(True), held_and_written(False)
+    np.testing.assert_array_equal(held.alignment, fresh.alignment)
+    untouched = AllianceModel(baseline, rng=4)
+    for _ in range(4):
+        untouched.step()
+    assert not np.array_equal(held.world.trade, untouched.world.trade)  # the write mattered
+
+
 def test_the_kept_equilibrium_equals_a_fresh_one(baseline):
     first = AllianceModel(baseline, rng=0)
     again = AllianceModel(baseline, rng=1)  # the same scenario object: equilibrium kept

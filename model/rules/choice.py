@@ -84,7 +84,7 @@ def equilibrium(world: World, evaluate: Callable[[World], None]) -> None:
         damping[(change > last) & active] = BURN_IN_DAMPING
         last = np.where(active, change, last)
         new = np.where(damping > 0.0, (1 - damping) * target + damping * world.alignment, target)
-        world.alignment = np.where(active[:, None, None], new, world.alignment)
+        world.alignment[...] = np.where(active[:, None, None], new, world.alignment)
         active &= ~(change < BURN_IN_TOLERANCE)
         if not active.any():
             break

@@ -53,8 +53,12 @@ def drift(world: World) -> tuple[Floats, Floats, Floats, Floats]:
 
 
 def apply_drift(world: World) -> None:
-    """Replace the world's trade, arms, opinion and trust with their drifted values."""
-    world.trade, world.arms, world.scalars["opinion_russia"], world.scalars["trust_russia"] = drift(world)
+    """Write the drifted trade, arms, opinion and trust into the world's arrays (in place)."""
+    trade, arms, opinion, trust = drift(world)
+    world.trade[...] = trade
+    world.arms[...] = arms
+    world.scalars["opinion_russia"][...] = opinion
+    world.scalars["trust_russia"][...] = trust
 
 
 def abandonment(world: World, i: int, j: int, flare: Floats) -> Floats:

@@ -64,4 +64,4 @@ def spread(world: World, press: Floats, court: Floats) -> tuple[Floats, Floats]:
 
 def act(world: World, depth: Floats) -> None:
     """Every power targets the states and spreads its totals: sets ``pressure`` and ``inducement``."""
-    world.pressure, world.inducement = spread(world, *targeting(world, depth))
+    world.pressure[...], world.inducement[...] = spread(world, *targeting(world, depth))

@@ -40,10 +40,10 @@ def set_up(world: World, known: Floats | None = None) -> None:
     if known is None:
         choice.equilibrium(world, evaluate)
     else:
-        world.alignment = known.copy()
+        world.alignment[...] = known
         evaluate(world)
-    world.initial_russia = world.alignment[..., 0].copy()
-    world.commitment = institutions.commitments(world)
+    world.initial_russia[...] = world.alignment[..., 0]
+    world.commitment[...] = institutions.commitments(world)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def advance(world: World, step: int, schedule: Schedule, noise: Floats | None, *
     expired, fired = schedule.fire(world, step)
     evaluate(world)
     target = choice.preferred_mix(world.utility, choice.temperature(world))
-    world.alignment = choice.move(world.alignment, target, rate=world.dynamics["adjustment"], shock=noise)
+    rate = world.dynamics["adjustment"]
+    world.alignment[...] = choice.move(world.alignment, target, rate=rate, shock=noise)
     apply_drift(world)
-    world.commitment = institutions.commitments(world)
+    world.commitment[...] = institutions.commitments(world)
     return Quarter(expired, fired, institutions.choose(world, summit))

@@ -134,7 +134,7 @@ def apply(world: World, shock: Shock) -> Undo:
         c = world.conflict
         applied = np.clip(c[:, i, j] + delta, 0.0, 1.0) - c[:, i, j]
         c[:, i, j] = c[:, j, i] = c[:, i, j] + applied
-        world.scalars["trust_russia"] = abandonment(world, i, j, np.maximum(applied, 0.0))
+        world.scalars["trust_russia"][...] = abandonment(world, i, j, np.maximum(applied, 0.0))
         return Undo(shock, applied)
     if shock.target == "access":
         world.access[:, idx, shock.pole] += delta[:, None]

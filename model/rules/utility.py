@@ -82,6 +82,6 @@ def utility(world: World, csto_level: Floats) -> tuple[Floats, dict[str, Floats]
 
 def evaluate(world: World, csto_level: Floats) -> None:
     """Set ``utility`` and Russia's economic and security value to each state (for commitments)."""
-    world.utility, p = utility(world, csto_level)
+    world.utility[...], p = utility(world, csto_level)
     world.economy_russia = p["economy"][..., R]
     world.security_russia = p["security"][..., R]

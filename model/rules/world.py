@@ -98,6 +98,11 @@ class World:
     ``[runs, poles, states]``, ``utility`` ``[runs, states, poles]``,
     ``economy_russia`` and ``security_russia`` ``[runs, states]``, ``commitment``
     ``[runs, states, institutions]``.
+
+    The rules write the arrays an agent exposes as a row (drivers, shares,
+    alignment, utility, pressure, inducement, commitment) in place, so a view
+    taken from an agent or the model (``x = state.trade``) stays the live row
+    across quarters and a write through it is what the next quarter sees.
     """
 
     weights: dict[str, Floats]
