@@ -58,3 +58,26 @@ def test_the_readme_landscape_example_runs(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "{Russia, Armenia} vs {Azerbaijan}" in done.stdout.splitlines()[1]
+
+
+def _readme_block():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_block", ROOT / "benchmarks" / "readme_block.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_performance_blocks_are_marked_for_the_benchmarks_to_regenerate():
+    for name in ("bench-run", "bench-engine"):
+        assert README.count(f"<!-- {name} -->\n") == 1 and README.count(f"<!-- /{name} -->") == 1, name
+
+
+def test_a_benchmark_replaces_only_its_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench-run -->\nold table\n<!-- /bench-run -->\nafter\n")
+    assert _readme_block().replace_block("bench-run", "new table\n", readme)
+    assert readme.read_text() == "intro\n<!-- bench-run -->\nnew table\n<!-- /bench-run -->\nafter\n"
+    assert not _readme_block().replace_block("bench-engine", "x", readme)  # no such block: unchanged
+    assert "new table" in readme.read_text()
