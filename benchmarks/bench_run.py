@@ -113,9 +113,10 @@ def child(root: Path, runs: int) -> dict[str, list[float]]:
         text=True,
     ).stdout
     result = json.loads(out.splitlines()[-1])
-    package = Path(result.pop("_package")).resolve()
-    if not package.is_relative_to(root.resolve()):  # an installed copy shadowed the tree under test
-        raise SystemExit(f"bench_run: the child imported {package}, not the code under {root}")
+    for key in ("_package", "_scenarios"):  # an installed copy must not shadow the tree under test
+        found = Path(result.pop(key)).resolve()
+        if not found.is_relative_to(root.resolve()):
+            raise SystemExit(f"bench_run: the child used {found}, not the tree under {root}")
     timings: dict[str, list[float]] = result
     return timings
 
@@ -125,6 +126,11 @@ def extract(rev: str, into: Path) -> None:
     data = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")
+    # The package data (model.scenarios, model.data) is mapped from top-level folders by
+    # pyproject.toml; in a bare tree, an editable install would find this checkout's copies.
+    for folder, package in (("scenarios", "scenarios"), ("data", "data")):
+        if (into / folder).is_dir() and not (into / "model" / package).exists():
+            (into / "model" / package).symlink_to(into / folder, target_is_directory=True)
 
 
 def side_by_side(rev: str, runs: int, rounds: int) -> tuple[list[str], dict[str, tuple[float, float]]]:
@@ -178,8 +184,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:  # one side of --against: print the timings as one JSON line
         import model
+        from model.scenario import SCENARIO_DIR
 
-        print(json.dumps({"_package": model.__file__, **measure(args.runs)}))
+        where = {"_package": model.__file__, "_scenarios": str(SCENARIO_DIR)}
+        print(json.dumps({**where, **measure(args.runs)}))
         return
 
     from model.output import versions

@@ -128,7 +128,8 @@ def run_ensemble(
     Returns:
         The :class:`Ensemble`.
     """
-    keep = _series_names(series_measures) if every is not None else ()
+    keep = _series_names(series_measures)
+    keep = keep if every is not None else ()
     if len(scenarios) != len(seeds):
         raise ValueError(f"run_ensemble: {len(scenarios)} scenarios but {len(seeds)} seeds")
     runs = len(scenarios)
@@ -304,7 +305,8 @@ def run_points(
     values = np.asarray(values, dtype=np.float64).reshape(len(seeds), len(paths))
     integer = tuple(integer) if integer is not None else (False,) * len(paths)
     values = np.where(np.array(integer, dtype=bool), np.rint(values), values)
-    keep = _series_names(series_measures) if every is not None else ()
+    keep = _series_names(series_measures)
+    keep = keep if every is not None else ()
     options: dict[str, Any] = dict(every=every, events=events, block=block, series_measures=series_measures)
     try:
         base = checked(base)
@@ -352,6 +354,8 @@ def _series_names(names: Sequence[str] | None) -> tuple[str, ...]:
     """The measures a series keeps: all of them by default; an unknown name is refused."""
     if names is None:
         return MEASURES
+    if isinstance(names, str):
+        raise ValueError(f"series_measures: {names!r} is a string; allowed a list of measure names")
     unknown = [n for n in names if n not in MEASURES]
     if unknown:
         raise ValueError(f"series_measures: unknown measure {unknown[0]!r}; allowed: {', '.join(MEASURES)}")

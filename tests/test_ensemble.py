@@ -109,9 +109,13 @@ def test_a_series_holds_only_the_measures_asked_for(monkeypatch, fallback):
     scenario = load_scenario("wider_region").model_copy(update={"horizon": 9})
     seeds = [np.random.SeedSequence(3, spawn_key=(k,)) for k in range(4)]
     whole = run_ensemble([scenario] * 4, seeds, every=2)
+    keep = ["energy", "cohesion_csto"]
     if fallback:
         monkeypatch.setattr(engine, "_simulate_block", _raise)
-    part = run_ensemble([scenario] * 4, seeds, every=2, series_measures=["energy", "cohesion_csto"])
+        with pytest.warns(RuntimeWarning, match="engine broken on purpose"):
+            part = run_ensemble([scenario] * 4, seeds, every=2, series_measures=keep)
+    else:
+        part = run_ensemble([scenario] * 4, seeds, every=2, series_measures=keep)
     assert list(part.series) == ["energy", "cohesion_csto"]
     for name in part.series:
         np.testing.assert_allclose(part.series[name], whole.series[name], rtol=0, atol=1e-12)
@@ -125,6 +129,10 @@ def test_a_series_holds_only_the_measures_asked_for(monkeypatch, fallback):
     assert list(points.series) == ["energy"] and points.series["energy"].shape == (4, 4)
     with pytest.raises(ValueError, match="unknown measure 'cohesion_nato'"):
         run_ensemble([scenario], [0], every=2, series_measures=["cohesion_nato"])
+    with pytest.raises(ValueError, match="unknown measure 'cohesion_nato'"):  # even with no series
+        run_points(scenario, [], np.zeros((1, 0)), [0], series_measures=["cohesion_nato"])
+    with pytest.raises(ValueError, match="is a string"):
+        run_ensemble([scenario], [0], every=2, series_measures="energy")
 
 
 def _raise(*args, **kwargs):

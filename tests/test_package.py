@@ -32,7 +32,7 @@ from model.scenario import DATA_DIR, SCENARIO_DIR
 from tests.conftest import ROOT
 
 SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
-DESIGNS = sorted(p.name for p in (ROOT / "experiments").glob("*.yaml"))
+DESIGNS = sorted(p.name for p in (ROOT / "experiments" / "designs").glob("*.yaml"))
 DATA = sorted(p.name for p in (ROOT / "data").iterdir() if p.suffix in {".md", ".csv"})
 
 
@@ -135,8 +135,9 @@ def test_the_wheel_carries_the_scenarios_designs_data_and_licence(wheel):
         assert f"model/scenarios/{name}" in names
     assert "model/scenarios/README.md" in names
     assert "model/scenarios/scenario.schema.json" in names  # what the scenarios' $schema line names
+    assert SCENARIOS and DESIGNS and DATA  # the lists themselves are not empty
     for name in DESIGNS:
-        assert f"experiments/{name}" in names
+        assert f"experiments/designs/{name}" in names
     for name in DATA:
         assert f"model/data/{name}" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

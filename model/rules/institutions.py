@@ -156,7 +156,8 @@ def choose(world: World, summit: bool) -> Choices:
         joined = ~inside & (s >= patience[..., 0])
         world.air_defence = (inside & ~left) | joined
         world.air_streak = np.where(left | joined, 0, s)
-    else:  # nothing pushes: every streak resets, nobody moves (patience is at least 1)
+    else:  # nothing pushes: every streak resets, nobody moves (patience >= 1: the schema's bound,
+        # which the engine checks before writing a value straight into the arrays)
         left = joined = np.zeros(inside.shape, dtype=bool)
         world.air_streak = np.zeros_like(world.air_streak)
 

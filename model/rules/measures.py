@@ -61,11 +61,11 @@ def cohesion_index(alignment_russia: Floats, weights: Floats) -> Floats:
     """
     a = alignment_russia[..., None, :]
     total = np.add.reduce(weights, axis=-1)
-    safe = np.where(total > 0, total, 1.0)  # no members: mu = sd = 0, so the index is 0
+    safe = np.where(total > 0, total, 1.0)
     mu = np.add.reduce(weights * a, axis=-1) / safe
     gap = a - mu[..., None]
     sd = np.sqrt(np.add.reduce(weights * gap * gap, axis=-1) / safe)
-    index: Floats = np.maximum(mu * (1.0 - 2.0 * sd), 0.0)
+    index: Floats = np.where(total > 0, np.maximum(mu * (1.0 - 2.0 * sd), 0.0), 0.0)
     return index
 
 

@@ -15,6 +15,8 @@ from model.rules.world import FORCES_UNIT, Floats, R, World
 PARTS = ("security", "economy", "autonomy", "coercion", "identity", "social")
 #: Sign of each part in the utility.
 SIGN = {"security": 1.0, "economy": 1.0, "autonomy": -1.0, "coercion": 1.0, "identity": 1.0, "social": 1.0}
+if set(SIGN.values()) - {1.0, -1.0}:  # utility() adds or subtracts each weighted part
+    raise AssertionError("every sign is +1 or -1")
 
 
 def parts(world: World, csto_level: Floats) -> dict[str, Floats]:

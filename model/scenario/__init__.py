@@ -5,8 +5,11 @@ state, pole and institution catalogue the schema draws on is :mod:`model.catalog
 (kept outside this package so that the array rules can import it without pydantic).
 """
 
+from model.catalogue import INSTITUTIONS, PARTNERS, POLES, STATES
+from model.errors import ScenarioError
 from model.scenario.loader import (
     DATA_DIR,
+    MAX_EXTENDS,
     SCENARIO_DIR,
     available_scenarios,
     load_scenario,
@@ -15,6 +18,8 @@ from model.scenario.loader import (
     resolve_path,
 )
 from model.scenario.schema import (
+    MAX_ECONOMIC_WEIGHT,
+    MAX_TEXT,
     SHOCK_KINDS,
     Affinity,
     ArmsShares,
@@ -30,12 +35,14 @@ from model.scenario.schema import (
     PowerShock,
     Quarter,
     Scenario,
+    Shock,
     StateParams,
     StateShock,
     Statuses,
     Tie,
     TradeAccessShock,
     TradeShares,
+    Unit,
     Weights,
     Whole,
     checked,
@@ -46,8 +53,15 @@ from model.scenario.schema import (
 
 __all__ = [
     "DATA_DIR",
+    "INSTITUTIONS",
+    "MAX_ECONOMIC_WEIGHT",
+    "MAX_EXTENDS",
+    "MAX_TEXT",
+    "PARTNERS",
+    "POLES",
     "SCENARIO_DIR",
     "SHOCK_KINDS",
+    "STATES",
     "Affinity",
     "ArmsShares",
     "Conflict",
@@ -62,12 +76,15 @@ __all__ = [
     "Powers",
     "Quarter",
     "Scenario",
+    "ScenarioError",
+    "Shock",
     "StateParams",
     "StateShock",
     "Statuses",
     "Tie",
     "TradeAccessShock",
     "TradeShares",
+    "Unit",
     "Weights",
     "Whole",
     "available_scenarios",
