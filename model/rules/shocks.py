@@ -28,6 +28,7 @@ STATE_DRIVER = {
     "opinion": "opinion_anchor",
     "threat_from_russia": "threat_from_russia",
     "energy_dependence": "energy_dependence",
+    "trust": "trust_russia",
 }
 
 

@@ -342,10 +342,13 @@ _STATE_LIST = "list of state codes or 'all'"
 
 
 class StateShock(_Shock):
-    """Changes a state driver: external threat, opinion of Russia, threat from Russia, energy dependence."""
+    """Changes a state driver: external threat, opinion of Russia, threat from Russia, energy dependence, trust."""
 
-    kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence"] = Field(
-        description="Driver changed: threat, opinion of Russia, threat from Russia, energy dependence."
+    kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence", "trust"] = Field(
+        description=(
+            "Driver changed: threat, opinion of Russia, threat from Russia, energy dependence, "
+            "trust in Russian guarantees (which then recovers at dynamics.trust_recovery)."
+        )
     )
     states: list[StateCode] | Literal["all"] = Field(description=f"Affected states ({_STATE_LIST}).")
 
@@ -380,6 +383,7 @@ SHOCK_KINDS = (
     "opinion",
     "threat_from_russia",
     "energy_dependence",
+    "trust",
     "trade_access",
     "pressure",
     "engagement",
