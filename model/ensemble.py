@@ -42,7 +42,7 @@ from model.rules.world import (
     World,
     build_world,
 )
-from model.scenario import Scenario, checked
+from model.scenario import PICTURE_KEYS, Scenario, checked
 
 Seed = int | np.random.SeedSequence
 
@@ -324,6 +324,14 @@ def run_points(
     series = {name: np.zeros((runs, len(steps))) for name in keep} if every is not None else None
     frames: list[pd.DataFrame] = []
     template = build_world([base])
+    pictured = base.pictured()
+    # The starting picture takes the points' behavioural parameters but not their levers
+    # (drivers and power levels, which act from the first quarter: docs/model.md 3).
+    picture_template = None if pictured is base and base.start_from is None else build_world([pictured])
+    picture_setters = [
+        None if base.start_from is not None and p.split(".")[0] in PICTURE_KEYS else setter
+        for p, setter in zip(paths, setters, strict=True)
+    ]
     size = block or block_size(len(base.states))
     for start in range(0, runs, size):
         part = np.arange(start, min(start + size, runs))
@@ -334,7 +342,13 @@ def run_points(
                 world = template.take(np.zeros(len(rows), dtype=np.int64))
                 for k, setter in enumerate(setters):
                     setter(world, rows[:, k])  # type: ignore[misc]
-                quarter.set_up(world)  # one equilibrium per distinct point
+                picture = None
+                if picture_template is not None:
+                    picture = picture_template.take(np.zeros(len(rows), dtype=np.int64))
+                    for k, setter in enumerate(picture_setters):
+                        if setter is not None:
+                            setter(picture, rows[:, k])
+                quarter.set_up(world, picture=picture)  # one equilibrium per distinct point
                 world = world.take(inverse.reshape(-1))
                 schedule = Schedule.of(compile_shocks([base] * len(part)))
                 result = _simulate_block(base, world, schedule, block_seeds, steps, events, keep)
@@ -482,7 +496,9 @@ def _run_block(
                 unique.setdefault(id(s), len(unique))
             distinct = list({id(s): s for s in scenarios}.values())
             world = build_world(distinct)
-            quarter.set_up(world)  # one equilibrium per distinct scenario
+            pictured = [s.pictured() for s in distinct]
+            own = all(p is s for p, s in zip(pictured, distinct, strict=True))
+            quarter.set_up(world, picture=None if own else build_world(pictured))  # one per scenario
             world = world.take([unique[id(s)] for s in scenarios])
             schedule = Schedule.of(compile_shocks(scenarios))
             return _simulate_block(first, world, schedule, seeds, steps, events, keep)

@@ -7,9 +7,10 @@ is a function of :mod:`model.rules`. The model holds one run of a
 :class:`~model.agents.Power` agents are views into that world, and the ensemble
 engine (:mod:`model.ensemble`) runs the same functions on many runs at once.
 
-Alignments start at the model's own equilibrium for the starting drivers (found
-without noise before the first quarter), so a scenario never sets an alignment;
-only the starting statuses are given.
+Alignments start at the model's own equilibrium for the starting picture (the
+scenario's ``start_from``: the observed drivers and power levels, found without
+noise before the first quarter), so a scenario never sets an alignment; only the
+starting statuses are given, and the scenario's levers act from its first quarter.
 """
 
 from __future__ import annotations
@@ -144,7 +145,9 @@ class AllianceModel(Model):
 
         cached = _EQUILIBRIA.get(id(config))
         known = cached[1] if cached is not None and cached[0] is config else None
-        quarter.set_up(self.world, known=None if known is None else known[None])
+        pictured = config.pictured()
+        picture = None if pictured is config else build_world([pictured])
+        quarter.set_up(self.world, known=None if known is None else known[None], picture=picture)
         if known is None:
             _EQUILIBRIA[id(config)] = (config, self.alignment.copy())
             while len(_EQUILIBRIA) > 8:

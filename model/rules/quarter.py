@@ -28,22 +28,47 @@ def evaluate(world: World) -> None:
     utility.evaluate(world, csto_level)
 
 
-def set_up(world: World, known: Floats | None = None) -> None:
-    """Alignments at the starting drivers' equilibrium, then this quarter's utilities and commitments.
+#: The arrays a run's starting picture hands to the run (its endogenous state at step 0).
+PICTURED = (
+    "alignment",
+    "utility",
+    "pressure",
+    "inducement",
+    "economy_russia",
+    "security_russia",
+    "commitment",
+    "initial_russia",
+)
+
+
+def set_up(world: World, known: Floats | None = None, picture: World | None = None) -> None:
+    """Step 0: alignments at the starting picture's equilibrium, with its utilities and commitments.
+
+    The picture is the scenario's ``start_from`` (docs/model.md 3): the observed
+    drivers and power levels, with the run's own behavioural parameters. Its
+    equilibrium (found without noise) and what follows from it (utilities,
+    pressures, commitments, the alignment Russia's reaction measures drift from)
+    become the world's step 0; the world's own drivers and levels then act from
+    the first quarter. Without a picture the world is its own.
 
     Args:
         world: the runs, just built.
         known: the equilibrium alignments, if already found for these drivers
             (``[runs, states, poles]``); the iteration is then skipped.
+        picture: the runs at their starting picture (same runs and states), or None.
     """
-    world.initial_russia[:] = 0.0  # no drift to react to while equilibrating
+    source = world if picture is None else picture
+    source.initial_russia[:] = 0.0  # no drift to react to while equilibrating
     if known is None:
-        choice.equilibrium(world, evaluate)
+        choice.equilibrium(source, evaluate)
     else:
-        world.alignment[...] = known
-        evaluate(world)
-    world.initial_russia[...] = world.alignment[..., 0]
-    world.commitment[...] = institutions.commitments(world)
+        source.alignment[...] = known
+        evaluate(source)
+    source.initial_russia[...] = source.alignment[..., 0]
+    source.commitment[...] = institutions.commitments(source)
+    if picture is not None:
+        for name in PICTURED:
+            getattr(world, name)[...] = getattr(picture, name)
 
 
 @dataclass(frozen=True)

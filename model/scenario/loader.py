@@ -16,7 +16,7 @@ from typing import Any
 
 from model.errors import ScenarioError
 from model.safe_yaml import MAX_BYTES, clip, load_yaml, show
-from model.scenario.schema import Scenario, validate_scenario
+from model.scenario.schema import PICTURE_KEYS, Scenario, validate_scenario
 
 #: Longest extends: chain (a scenario, its parent, its grandparent, ...).
 MAX_EXTENDS = 20
@@ -204,8 +204,8 @@ def _reason(exc: BaseException) -> str:
     return clip(getattr(exc, "strerror", None) or str(exc), 80)
 
 
-def _locate_parent(path: Path, root: Path, parent_ref: str) -> Path:
-    """The file that ``extends: parent_ref`` in ``path`` names; one-line errors if it is not allowed.
+def _locate_parent(path: Path, root: Path, parent_ref: str, key: str = "extends") -> Path:
+    """The file that ``extends: parent_ref`` (or ``key``) in ``path`` names; one-line errors if not allowed.
 
     Raises:
         ScenarioError: the parent leaves the scenario folder or does not exist.
@@ -223,14 +223,49 @@ def _locate_parent(path: Path, root: Path, parent_ref: str) -> Path:
                 parent = SCENARIO_DIR / parent.name  # a built-in scenario by name
         if parent.parent != SCENARIO_DIR and not parent.is_relative_to(root):
             raise ScenarioError(
-                f"{path}: extends: {show(parent_ref)} leaves the scenario folder {root}; "
-                "give an absolute path to extend a file elsewhere"
+                f"{path}: {key}: {show(parent_ref)} leaves the scenario folder {root}; "
+                "give an absolute path to name a file elsewhere"
             )
     if not parent.is_file():
         raise ScenarioError(
-            f"{path}: extends: {show(parent_ref)} not found (looked for {clip(str(parent), 200)})"
+            f"{path}: {key}: {show(parent_ref)} not found (looked for {clip(str(parent), 200)})"
         )
     return parent
+
+
+def _resolve_start(path: Path, root: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Replace ``start_from: <name or path>`` by that scenario's drivers and levels (a Picture).
+
+    A scenario naming itself starts from its own drivers (recorded as a picture, so
+    that design points and overrides of its levers keep starting from it). The
+    named scenario's own ``start_from`` plays no part.
+    """
+    ref = data.get("start_from")
+    if not isinstance(ref, str):
+        return data  # absent, null, or a picture written out: the schema checks it
+    if not ref.strip():
+        raise ScenarioError(f"{path}: start_from: {show(ref)} must be a scenario name or path")
+    try:
+        target = _locate_parent(path, root, ref, key="start_from")
+    except ScenarioError:
+        raise
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
+        raise ScenarioError(
+            f"{path}: start_from: {show(ref)} is not a usable path ({_reason(exc)}); "
+            "allowed a scenario name or a path to a YAML file"
+        ) from None
+    if target.resolve() == path:
+        source = data
+    else:
+        try:
+            source = _resolve_extends(target, root, (path, target))
+        except ScenarioError as exc:
+            if str(exc).startswith("extends: "):
+                raise ScenarioError(f"{path}: start_from: {show(ref)} {_NOT_A_SCENARIO}") from None
+            raise
+    picture: dict[str, Any] = {"name": str(source.get("name", target.stem))}
+    picture.update({key: source[key] for key in PICTURE_KEYS if key in source})
+    return {**data, "start_from": picture}
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -252,4 +287,5 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         )
     path = resolve_path(name_or_path).resolve()
     data = _resolve_extends(path, path.parent, (path,))
+    data = _resolve_start(path, path.parent, data)
     return validate_scenario(data, source=str(path))

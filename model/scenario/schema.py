@@ -342,7 +342,7 @@ _STATE_LIST = "list of state codes or 'all'"
 
 
 class StateShock(_Shock):
-    """Changes a state driver: external threat, opinion of Russia, threat from Russia, energy dependence, trust."""
+    """Changes a state driver: external or Russian threat, opinion of Russia, energy dependence, trust."""
 
     kind: Literal["threat", "opinion", "threat_from_russia", "energy_dependence", "trust"] = Field(
         description=(
@@ -521,6 +521,29 @@ class Institutions(_Strict):
 # --------------------------------------------------------------------------- scenario
 
 
+#: What a starting picture copies from the scenario it names (``start_from``).
+PICTURE_KEYS = ("states", "powers", "ties", "conflicts")
+
+
+class Picture(_Strict):
+    """The observed picture a scenario starts from (``start_from``).
+
+    The starting alignments, utilities, pressures and commitments are the model's
+    equilibrium for these drivers and power levels (with the scenario's own
+    behavioural parameters and starting statuses); the scenario's own drivers and
+    levels act from its first quarter. A present-day scenario thus starts from the
+    observed end-2024 picture whatever its levers say, and shows the response to
+    its change. Written in YAML as ``start_from: <scenario name or path>``; the
+    loader copies that scenario's drivers here.
+    """
+
+    name: str = Field(max_length=200, description="The scenario the picture was taken from.")
+    states: dict[StateCode, StateParams] = Field(min_length=2, description="Its states' drivers.")
+    powers: Powers = Field(description="Its power levels.")
+    ties: dict[Pair, Tie] = Field(default_factory=dict, description="Its cooperative ties.")
+    conflicts: dict[Pair, Conflict] = Field(default_factory=dict, description="Its conflicts.")
+
+
 class Scenario(_Strict):
     """A complete scenario: drivers, powers, network, rules and shocks."""
 
@@ -546,10 +569,31 @@ class Scenario(_Strict):
         default_factory=Institutions, description="Membership decision thresholds."
     )
     shocks: list[Shock] = Field(default_factory=list, description="Scheduled shocks.")
+    start_from: Picture | None = Field(
+        None,
+        description=(
+            "Scenario (name or path) whose drivers and power levels give the starting picture; "
+            "this scenario's own act from its first quarter. Omitted: its own drivers."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         codes = set(self.states)
+        if self.start_from is not None and set(self.start_from.states) != codes:
+            raise ValueError(
+                f"start_from: {clip(self.start_from.name, 80)} has the states "
+                f"{', '.join(sorted(self.start_from.states))} but this scenario has "
+                f"{', '.join(sorted(codes))}; a scenario with other states starts from its own picture "
+                "(name itself in start_from, or leave it out)"
+            )
+        if self.start_from is not None:
+            for field, edges in (("ties", self.start_from.ties), ("conflicts", self.start_from.conflicts)):
+                for pair in edges:
+                    if not set(pair) <= codes:
+                        raise ValueError(
+                            f"start_from.{field}: {'-'.join(pair)} names a state not in this scenario"
+                        )
         for field, edges in (("ties", self.ties), ("conflicts", self.conflicts)):
             seen: set[frozenset[str]] = set()
             for pair in edges:
@@ -592,6 +636,52 @@ class Scenario(_Strict):
         _VALIDATED[id(self)] = self
         return self
 
+    def pictured(self) -> Scenario:
+        """The scenario at its starting picture: ``start_from``'s drivers and levels, no shocks.
+
+        Its own statuses, air-defence membership, behavioural parameters, start and
+        horizon are kept. Returns ``self`` when there is no picture or the picture
+        holds this scenario's own drivers (the common case of the base scenario).
+        Not validated again: every part of it already was.
+        """
+        picture = self.start_from
+        if picture is None:
+            return self
+        key = id(self)
+        kept = _PICTURED.get(key)
+        if kept is not None and kept[0] is self:
+            return kept[1]
+        states = {
+            code: picture.states[code].model_copy(
+                update={"status": own.status, "air_defence": own.air_defence}
+            )
+            for code, own in self.states.items()
+        }
+        same = (
+            states == self.states
+            and picture.powers == self.powers
+            and picture.ties == self.ties
+            and picture.conflicts == self.conflicts
+        )
+        result = (
+            self
+            if same
+            else self.model_copy(
+                update={
+                    "states": states,
+                    "powers": picture.powers,
+                    "ties": picture.ties,
+                    "conflicts": picture.conflicts,
+                    "shocks": [],
+                    "start_from": None,
+                }
+            )
+        )
+        _PICTURED[key] = (self, result)
+        while len(_PICTURED) > 64:
+            del _PICTURED[next(iter(_PICTURED))]
+        return result
+
     def digest(self) -> str:
         """SHA-256 of the resolved scenario, stable across key order and runs."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
@@ -631,6 +721,10 @@ class Scenario(_Strict):
             node[leaf] = value
         return validate_scenario(data, source=f"{self.name} with overrides")
 
+
+#: The starting pictures of the last few scenarios: id -> (scenario, pictured scenario).
+#: The scenario is held so that its id cannot be reused while the entry lives.
+_PICTURED: dict[int, tuple[Scenario, Scenario]] = {}
 
 #: Scenario objects known to be valid, by id: those built by validation (``_remember``)
 #: and unvalidated copies that :func:`checked` found equal to their validated form.
@@ -791,6 +885,14 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "alliance-cohesion scenario"
     props = schema.setdefault("properties", {})
+    props["start_from"] = {
+        "anyOf": [
+            {"type": "string", "description": "Name or relative path of the scenario whose picture it is."},
+            {"$ref": "#/$defs/Picture"},
+            {"type": "null"},
+        ],
+        "description": props.get("start_from", {}).get("description", ""),
+    }
     props["extends"] = {
         "type": "string",
         "description": "Name or relative path of the scenario this one modifies.",
