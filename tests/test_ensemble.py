@@ -24,12 +24,14 @@ from model.simulate import simulate
 SEEDS = [0, 7, np.random.SeedSequence(2024, spawn_key=(3,)), np.random.SeedSequence(11)]
 
 
-def _same_run(ensemble, r, results, every=1):
+def _same_run(ensemble, r, results, every=1, events=True):
     frame = results.model
     for name in MEASURES:
         np.testing.assert_allclose(
             ensemble.series[name][r], frame[name].to_numpy(dtype=float), rtol=1e-12, atol=1e-12, err_msg=name
         )
+    if not events:
+        return
     events = ensemble.events[ensemble.events["run"] == r].drop(columns="run").reset_index(drop=True)
     assert events.astype(str).equals(results.events.astype(str))
 
@@ -223,3 +225,45 @@ def test_a_rejected_point_in_a_block_that_falls_back_still_fails(monkeypatch):
     assert result.failed.tolist() == [False, True]  # never the base scenario's numbers
     final = simulate(base.with_overrides({"institutions.csto.leave": 0.05}), seed=0, collect="final").final()
     assert result.measures["cohesion"][0] == pytest.approx(final["cohesion"], abs=1e-12)
+
+
+PRESENT_DAY = [p for p in available_scenarios() if load_scenario(p).start_from is not None]
+
+
+@pytest.mark.parametrize("path", PRESENT_DAY, ids=lambda p: p.stem)
+def test_a_scenario_starts_from_its_picture_and_its_levers_act_from_the_first_quarter(path):
+    scenario = load_scenario(path)
+    picture = load_scenario(scenario.start_from.name)
+    both = run_ensemble([picture, scenario], [3, 3], every=1)
+    for name in MEASURES:  # step 0 is the picture's, whatever the scenario's levers say
+        assert both.series[name][0, 0] == both.series[name][1, 0], name
+    a, b = simulate(picture, seed=3), simulate(scenario, seed=3)
+    first_a, first_b = a.states[a.states.step == 0], b.states[b.states.step == 0]
+    columns = [
+        c for c in first_a.columns if c.startswith(("alignment_", "utility_", "commitment_", "pressure_"))
+    ]
+    np.testing.assert_array_equal(first_a[columns].to_numpy(), first_b[columns].to_numpy())
+    if scenario.powers != picture.powers:  # a lever on the powers moves the run from the first quarter
+        moved = max(abs(both.series[n][0, 1:] - both.series[n][1, 1:]).max() for n in ("cohesion",))
+        assert moved > 0
+
+
+def test_design_points_start_from_the_base_picture_but_keep_their_parameters():
+    base = load_scenario("baseline").model_copy(update={"horizon": 4})
+    values = np.array([[0.5, 1.0], [0.95, 1.0], [0.5, 2.5]])  # Russian pressure; autonomy weight
+    result = run_points(base, ["powers.russia.pressure", "weights.autonomy"], values, [1, 1, 1], every=1)
+    start = result.series["cohesion"][:, 0]
+    assert start[0] == start[1]  # a lever acts from the first quarter
+    assert start[2] != start[0]  # a behavioural parameter shapes the starting equilibrium itself
+    assert result.series["cohesion"][1, -1] != result.series["cohesion"][0, -1]
+    for r, (pressure, autonomy) in enumerate(values):
+        point = base.with_overrides({"powers.russia.pressure": pressure, "weights.autonomy": autonomy})
+        _same_run(result, r, simulate(point, seed=1, collect="model"), events=False)
+
+
+def test_without_a_picture_the_levers_shape_the_start():
+    base = load_scenario("baseline").model_copy(update={"horizon": 2, "start_from": None})
+    russia = base.powers.russia.model_copy(update={"pressure": 0.95})
+    high = base.model_copy(update={"powers": base.powers.model_copy(update={"russia": russia})})
+    both = run_ensemble([base, high], [0, 0], every=1)
+    assert both.series["cohesion"][0, 0] != both.series["cohesion"][1, 0]

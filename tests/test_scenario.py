@@ -247,3 +247,31 @@ def test_model_description_lists_every_parameter_and_is_current():
     for _, model, _, _ in GROUPS:
         for name in model.model_fields:
             assert f"| `{name}` |" in text, name
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nosuch", "start_from: 'nosuch' not found"),
+        ("''", "start_from: '' must be a scenario name or path"),
+        ("/etc/passwd", "start_from: '/etc/passwd' is not a scenario file"),
+        ("wider_region", "start_from: wider_region has the states"),
+    ],
+)
+def test_a_bad_start_from_is_one_line(tmp_path, value, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"extends: baseline\nname: s\nstart_from: {value}\n")
+    with pytest.raises(ScenarioError, match=message) as info:
+        load_scenario(path)
+    assert "\n" not in str(info.value)
+
+
+def test_start_from_copies_the_named_scenarios_drivers_and_keeps_its_own_levers(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("extends: baseline\nname: s\npowers: {russia: {pressure: 0.9}}\n")
+    scenario, baseline = load_scenario(path), load_scenario("baseline")
+    assert scenario.start_from.name == "baseline"  # inherited from baseline.yaml
+    assert scenario.powers.russia.pressure == 0.9
+    pictured = scenario.pictured()
+    assert pictured.powers == baseline.powers and pictured.states == baseline.states
+    assert baseline.pictured() is baseline  # its own picture: nothing to equilibrate apart
