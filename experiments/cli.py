@@ -327,3 +327,122 @@ def _compare(args: argparse.Namespace) -> int:
             raise cannot_write(args.out, exc, "--out") from None
         print(f"wrote {len(written)} files to {args.out}/")
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- calibrate, hindcast
+
+#: The hidden file listing what ``cohesion calibrate`` / ``cohesion hindcast`` wrote in a folder.
+CALIBRATE_MARKER, HINDCAST_MARKER = ".cohesion-calibrate", ".cohesion-hindcast"
+
+
+def register_calibrate(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion calibrate [DESIGN]`` and return its handler."""
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="fit the behavioural parameters to the 1999-2014 membership record (rejection ABC)",
+        description="Run every prior draw of the calibration design through the historical scenario "
+        "to 2014Q4, keep the --accept share closest to the membership record, and write "
+        "posterior.csv, posterior.json (method, prior, distance, acceptance rate, cost) and "
+        "posterior.png into --out.",
+    )
+    parser.add_argument("design", nargs="?", default="calibration", help="the prior (default: calibration)")
+    parser.add_argument("--accept", type=float, default=0.02, help="share of draws kept (default 0.02)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("results/calibration"), help="folder (default results/calibration/)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return _calibrate
+
+
+def _owned(folder: Path, marker: str, kind: str, names: list[str]) -> object:
+    """The folder's OutputFiles with ``names`` claimed (refused before any run if not ours)."""
+    from experiments.store import OutputFiles
+
+    written = OutputFiles(folder, marker, kind=kind)
+    for name in names:
+        written.claim(folder / name)
+    return written
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from experiments.hindcast import calibrate, write_posterior
+    from model.cli import cannot_write
+
+    names = ["posterior.csv", "posterior.json", "posterior.png"]
+    written = _owned(args.out, CALIBRATE_MARKER, "cohesion calibrate", names)
+    posterior = calibrate(args.design, accept=args.accept, progress=not args.quiet)
+    try:
+        paths = write_posterior(posterior, args.out)
+    except OSError as exc:
+        raise cannot_write(args.out, exc, "--out") from None
+    for path in paths:
+        written.add(path)  # type: ignore[attr-defined]
+    written.finish()  # type: ignore[attr-defined]
+    meta = posterior.meta
+    print(
+        f"accepted {meta['accepted']:,} of {meta['draws']:,} draws (tolerance {meta['tolerance']:.4f}) "
+        f"in {meta['seconds']:.0f} s; wrote {len(paths)} files to {args.out}/"
+    )
+    return EXIT_OK
+
+
+def register_hindcast(subparsers: argparse._SubParsersAction) -> Handler:
+    """Add ``cohesion hindcast`` and return its handler."""
+    parser = subparsers.add_parser(
+        "hindcast",
+        help="run the 1999-2024 historical scenario and score it against the membership record",
+        description="Run the historical scenario to 2024Q4 (each replication's parameters drawn "
+        "from the posterior) and score its year-end statuses in sample (1999-2014) and out of "
+        "sample (2015-2024) against persistence and the record's base rate: report.md, "
+        "scores.csv and figures in --out.",
+    )
+    parser.add_argument("--reps", type=whole(2), default=200, help="replications (default 200)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="master seed (default 0)")
+    parser.add_argument("--median", action="store_true", help="every replication at the posterior median")
+    parser.add_argument("--posterior", type=Path, help="a calibrate --out folder (default: the shipped one)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("results/hindcast"), help="folder (default results/hindcast/)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines, no table")
+    return _hindcast
+
+
+def _hindcast(args: argparse.Namespace) -> int:
+    from experiments.hindcast import HISTORICAL, hindcast, load_posterior
+    from experiments.hindcast_report import write_report
+    from model.cli import cannot_write
+    from model.scenario import load_scenario
+
+    posterior = None
+    if args.posterior is not None:
+        posterior = load_posterior(args.posterior / "posterior.csv", args.posterior / "posterior.json")
+    states = list(load_scenario(HISTORICAL).states)
+    names = ["report.md", "scores.csv", "reliability.png", *(f"timeline_{s}.png" for s in states)]
+    written = _owned(args.out, HINDCAST_MARKER, "cohesion hindcast", names)
+    result = hindcast(
+        reps=args.reps, seed=args.seed, median=args.median, posterior=posterior, progress=not args.quiet
+    )
+    notes = [
+        f"Scenario `{HISTORICAL}`, {args.reps} replications, master seed {args.seed}, parameters "
+        + ("at the posterior median." if args.median else "drawn from the posterior per replication."),
+        f"Ran in {result.seconds:.1f} s.",
+    ]
+    try:
+        paths = write_report(
+            args.out,
+            probabilities=result.probabilities,
+            record=result.record,
+            scores=result.scores,
+            timing=result.timing,
+            reference=result.reference,
+            notes=notes,
+        )
+    except OSError as exc:
+        raise cannot_write(args.out, exc, "--out") from None
+    for path in paths:
+        written.add(path)  # type: ignore[attr-defined]
+    written.finish()  # type: ignore[attr-defined]
+    if not args.quiet:
+        print(result.scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"wrote {len(paths)} files to {args.out}/")
+    return EXIT_OK

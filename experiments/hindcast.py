@@ -1,0 +1,421 @@
+"""Validation against history: calibration on 1999-2014, the hindcast scored on 2015-2024.
+
+:func:`calibrate` fits the behavioural parameters that no source fixes with
+rejection approximate Bayesian computation (Pritchard et al. 1999; Beaumont et
+al. 2002): the prior is an experiment design (``experiments/designs/calibration.yaml``:
+the parameters, their ranges, a Latin hypercube of draws, the master seed); every
+draw runs the historical scenario once, 1999Q2 to 2014Q4 only, through the
+ensemble engine; its distance to the record is the mean Brier score of its
+year-end statuses against the recorded ones over the in-sample cells; the draws
+whose distance is within the ``accept`` quantile form the posterior. Nothing of
+2015-2024 is simulated during calibration.
+
+:func:`hindcast` runs the historical scenario to 2024Q4 with each replication's
+parameters drawn from the posterior (or all at its median) and scores it
+(:mod:`experiments.scoring`) in and out of sample against persistence and the
+record's base rate; :func:`experiments.hindcast_report.write_report` writes the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments import scoring
+from experiments.design import ResolvedDesign, load_design
+from model.catalogue import INSTITUTIONS
+from model.ensemble import block_size, run_points
+from model.errors import ScenarioError
+from model.scenario import DATA_DIR, Quarter, Scenario, load_scenario
+
+#: The historical scenario and the calibration design (the prior).
+HISTORICAL = "historical_1999"
+CALIBRATION = "calibration"
+#: The record of memberships the hindcast is scored on.
+EVENTS_CSV = DATA_DIR / "membership_events.csv"
+#: The posterior shipped with the package: accepted draws, and what made them.
+POSTERIOR_DIR = DATA_DIR / "posterior"
+POSTERIOR_CSV = POSTERIOR_DIR / "posterior.csv"
+POSTERIOR_JSON = POSTERIOR_DIR / "posterior.json"
+#: The last quarter of the calibration period.
+IN_SAMPLE_END = Quarter(2014, 4)
+YEARS = tuple(range(1999, 2025))
+IN_SAMPLE = tuple(range(1999, 2015))
+#: The most replications a hindcast runs (its tables are held in memory).
+MAX_REPS = 20_000
+
+
+def cut(scenario: Scenario, last: Quarter) -> Scenario:
+    """The scenario run to ``last`` (inclusive), without the shocks scheduled after it.
+
+    Raises:
+        ScenarioError: ``last`` is before the start or after the horizon.
+    """
+    horizon = last.index - scenario.start.index + 1
+    if not 1 <= horizon <= scenario.horizon:
+        raise ScenarioError(
+            f"{scenario.name}: cannot run to {last}; it runs {scenario.start} to "
+            f"{scenario.start.plus(scenario.horizon - 1)}"
+        )
+    shocks = [s for s in scenario.shocks if s.date.index <= last.index]
+    kept = [s.model_dump(mode="json") for s in shocks]
+    return scenario.with_overrides({"horizon": horizon, "shocks": kept})
+
+
+def historical(quarters_to: Quarter | None = None) -> Scenario:
+    """The historical scenario, cut at ``quarters_to`` (inclusive) if given (:func:`cut`)."""
+    scenario = load_scenario(HISTORICAL)
+    return scenario if quarters_to is None else cut(scenario, quarters_to)
+
+
+def starting_statuses(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's starting status per state and institution (columns state, institution, status)."""
+    rows = [
+        (code, inst, getattr(params.status, inst))
+        for code, params in scenario.states.items()
+        for inst in INSTITUTIONS
+    ]
+    return pd.DataFrame(rows, columns=["state", "institution", "status"])
+
+
+def simulate_statuses(
+    scenario: Scenario,
+    paths: tuple[str, ...],
+    values: np.ndarray,
+    seeds: list[np.random.SeedSequence],
+    *,
+    integer: tuple[bool, ...] | None = None,
+    first_run: int = 0,
+) -> pd.DataFrame:
+    """Year-end statuses of runs of ``scenario`` with ``paths`` set to ``values`` (one row per run).
+
+    Returns:
+        The ``simulated`` table of :mod:`experiments.scoring` (run, state,
+        institution, year, status), runs numbered from ``first_run``.
+
+    Raises:
+        ScenarioError: a run failed (the first failure's message).
+    """
+    ensemble = run_points(scenario, list(paths), values, seeds, integer=integer, events=True)
+    bad = np.flatnonzero(ensemble.failed)
+    if bad.size:
+        raise ScenarioError(f"run {first_run + int(bad[0])} failed: {ensemble.errors[bad[0]]}")
+    events = ensemble.events if ensemble.events is not None else pd.DataFrame()
+    last_year = scenario.start.plus(scenario.horizon - 1).year
+    years = [y for y in YEARS if y <= last_year]
+    simulated = scoring.statuses_at_year_ends(
+        starting_statuses(scenario),
+        events,
+        runs=len(seeds),
+        start_quarter=str(scenario.start),
+        years=years,
+    )
+    if first_run:
+        simulated["run"] += first_run
+    return simulated
+
+
+def record(*, years: tuple[int, ...] = YEARS, states: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The recorded year-end class of every scored state, institution and year."""
+    scenario_states = states or tuple(load_scenario(HISTORICAL).states)
+    return scoring.record_statuses(EVENTS_CSV, states=list(scenario_states), years=list(years))
+
+
+def run_distances(simulated: pd.DataFrame, recorded: pd.DataFrame) -> pd.Series:
+    """Each run's mean Brier score against the record over the cells the record scores.
+
+    A run's forecast of a cell is its own status (probability 1), so a cell costs
+    2 when the classes differ and 0 when they agree.
+    """
+    classes = simulated.assign(cls=simulated["status"].map(scoring.STATUS_CLASSES))
+    merged = classes.merge(
+        recorded[["state", "institution", "year", "cls"]],
+        on=["state", "institution", "year"],
+        suffixes=("", "_record"),
+    )
+    miss = (merged["cls"] != merged["cls_record"]).astype(float) * 2.0
+    return miss.groupby(merged["run"]).mean()
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Accepted parameter draws and what made them.
+
+    Attributes:
+        draws: one row per accepted draw: ``draw`` (its index in the prior sample),
+            one column per parameter path, ``distance``.
+        meta: method, prior ranges, distance, acceptance rate, cost, design digest.
+    """
+
+    draws: pd.DataFrame
+    meta: dict[str, Any]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The calibrated parameters' key paths."""
+        return tuple(self.meta["parameters"])
+
+    def median(self) -> np.ndarray:
+        """The posterior median of each parameter (integers rounded)."""
+        values = self.draws[list(self.paths)].median().to_numpy(dtype=float)
+        return np.where(self.integer_mask(), np.rint(values), values)
+
+    def integer_mask(self) -> np.ndarray:
+        """Which parameters are whole numbers."""
+        return np.array([self.meta["prior"][p].get("integer", False) for p in self.paths], dtype=bool)
+
+
+def load_posterior(csv: Path = POSTERIOR_CSV, meta: Path = POSTERIOR_JSON) -> Posterior:
+    """Read a posterior (the shipped one by default).
+
+    Raises:
+        ScenarioError: the files are missing or do not hold a posterior.
+    """
+    try:
+        info = json.loads(Path(meta).read_text(encoding="utf-8"))
+        draws = pd.read_csv(csv)
+    except FileNotFoundError as exc:
+        raise ScenarioError(
+            f"{exc.filename}: no posterior there; run `cohesion calibrate` to make one"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{csv}: not a readable posterior ({type(exc).__name__})") from None
+    params = info.get("parameters") if isinstance(info, dict) else None
+    if not isinstance(params, list) or not set(params) <= set(draws.columns) or draws.empty:
+        raise ScenarioError(f"{csv}: not a posterior (expected the columns of {meta}'s parameters)")
+    return Posterior(draws=draws, meta=info)
+
+
+def calibrate(
+    design: str | Path = CALIBRATION,
+    *,
+    accept: float = 0.02,
+    progress: bool = True,
+) -> Posterior:
+    """Rejection ABC of the design's parameters on the 1999-2014 record.
+
+    Args:
+        design: the prior, an experiment design over the historical scenario
+            (default ``experiments/designs/calibration.yaml``).
+        accept: the share of draws kept (the closest to the record).
+        progress: print progress to standard error.
+
+    Returns:
+        The posterior (not yet written; see :func:`write_posterior`).
+
+    Raises:
+        ScenarioError: a bad design or option, or a run that failed.
+    """
+    if not isinstance(accept, float | int) or isinstance(accept, bool) or not 0 < accept <= 1:
+        raise ScenarioError(f"accept: {accept!r} is out of range; allowed a share in (0, 1]")
+    resolved: ResolvedDesign = load_design(design)
+    if resolved.scenario.name != HISTORICAL:
+        raise ScenarioError(
+            f"{resolved.source}: scenario: {resolved.scenario.name!r}; a calibration design runs "
+            f"the historical scenario ({HISTORICAL})"
+        )
+    if resolved.replications != 1:
+        raise ScenarioError(f"{resolved.source}: replications: a calibration design has one run per draw")
+    started = time.perf_counter()
+    last = resolved.scenario.start.plus(resolved.quarters - 1)
+    if last != IN_SAMPLE_END:
+        raise ScenarioError(
+            f"{resolved.source}: quarters: {resolved.quarters} runs to {last}; a calibration runs "
+            f"to {IN_SAMPLE_END}, the end of the in-sample period, and no further"
+        )
+    scenario = cut(resolved.scenario, IN_SAMPLE_END)
+    values = resolved.sample()
+    n = len(values)
+    integer = tuple(f.integer for f in resolved.factors)
+    recorded = record(years=IN_SAMPLE, states=tuple(scenario.states))
+    distances = np.empty(n)
+    size = 4 * block_size(len(scenario.states))
+    for start in range(0, n, size):
+        ids = range(start, min(start + size, n))
+        seeds = [np.random.SeedSequence(resolved.seed, spawn_key=(i,)) for i in ids]
+        part = values[start : start + len(ids)]
+        simulated = simulate_statuses(scenario, resolved.paths, part, seeds, integer=integer, first_run=start)
+        distances[start : start + len(ids)] = run_distances(simulated, recorded).reindex(ids).to_numpy()
+        if progress:
+            done = start + len(ids)
+            rate = done / (time.perf_counter() - started)
+            print(f"calibrate: {done:,}/{n:,} draws ({rate:,.0f} a second)", file=sys.stderr, flush=True)
+    keep = max(1, round(accept * n))
+    order = np.argsort(distances, kind="stable")[:keep]
+    draws = pd.DataFrame(values[order], columns=list(resolved.paths))
+    draws.insert(0, "draw", order.astype(np.int64))
+    draws["distance"] = distances[order]
+    seconds = time.perf_counter() - started
+    meta = {
+        "method": "rejection ABC (Pritchard et al. 1999): a Latin hypercube of prior draws, one run "
+        "of the historical scenario 1999Q2-2014Q4 each, the closest share kept",
+        "design": resolved.name,
+        "design_digest": resolved.digest,
+        "scenario_digest": resolved.scenario.digest(),
+        "parameters": list(resolved.paths),
+        "prior": {f.path: {"min": f.low, "max": f.high, "integer": f.integer} for f in resolved.factors},
+        "distance": "mean Brier score of a run's year-end statuses (in, partial, out) against the "
+        "record over the 1999-2014 cells (each state's CIS and CSTO status at each year end; the "
+        "EAEU exists only from 2015)",
+        "draws": n,
+        "accepted": keep,
+        "acceptance_rate": keep / n,
+        "tolerance": float(distances[order[-1]]),
+        "prior_distance": {
+            "median": float(np.median(distances)),
+            "min": float(distances.min()),
+            "max": float(distances.max()),
+        },
+        "seconds": round(seconds, 1),
+        "runs_per_second": round(n / seconds, 1),
+    }
+    return Posterior(draws=draws.reset_index(drop=True), meta=meta)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_posterior(posterior: Posterior, out: Path) -> list[Path]:
+    """Write ``posterior.csv``, ``posterior.json`` and ``posterior.png`` into ``out``."""
+    out = Path(out)
+    csv, meta = out / "posterior.csv", out / "posterior.json"
+    _replace(csv, posterior.draws.to_csv(index=False, float_format="%.6g"))
+    _replace(meta, json.dumps(posterior.meta, indent=2, sort_keys=True) + "\n")
+    figure = out / "posterior.png"
+    plot_posterior(posterior, figure)
+    return [csv, meta, figure]
+
+
+def plot_posterior(posterior: Posterior, path: Path) -> None:
+    """Marginal posteriors (histograms) over their prior ranges."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = posterior.paths
+    cols = 3
+    rows = -(-len(paths) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
+    for ax, p in zip(axes.flat, paths, strict=False):
+        prior = posterior.meta["prior"][p]
+        ax.hist(posterior.draws[p], bins=15, range=(prior["min"], prior["max"]), color="#4c72b0")
+        ax.axvline(float(posterior.draws[p].median()), color="black", lw=1)
+        ax.set_xlim(prior["min"], prior["max"])
+        ax.set_title(p, fontsize=9)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(paths) :]:
+        ax.axis("off")
+    meta = posterior.meta
+    fig.suptitle(
+        f"Marginal posteriors: {meta['accepted']:,} of {meta['draws']:,} prior draws accepted "
+        f"(x-axis = prior range; line = median)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- the hindcast
+
+
+def posterior_values(posterior: Posterior, reps: int, *, seed: int, median: bool) -> np.ndarray:
+    """Each replication's parameters: a posterior draw (chosen from ``seed``), or the median."""
+    if median:
+        return np.tile(posterior.median(), (reps, 1))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32,)))
+    rows = rng.integers(0, len(posterior.draws), size=reps)
+    return posterior.draws[list(posterior.paths)].to_numpy(dtype=float)[rows]
+
+
+@dataclass(frozen=True)
+class Hindcast:
+    """A scored hindcast: the simulated statuses, the record and the scores."""
+
+    simulated: pd.DataFrame
+    probabilities: pd.DataFrame
+    record: pd.DataFrame
+    reference: scoring.Reference
+    scores: pd.DataFrame
+    timing: list[scoring.Timing]
+    values: np.ndarray
+    paths: tuple[str, ...]
+    seconds: float
+
+
+def hindcast(
+    *,
+    reps: int = 200,
+    seed: int = 0,
+    median: bool = False,
+    posterior: Posterior | None = None,
+    progress: bool = True,
+) -> Hindcast:
+    """Run the historical scenario ``reps`` times to 2024Q4 and score it against the record.
+
+    Raises:
+        ScenarioError: a bad option or posterior, or a run that failed.
+    """
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 2 <= reps <= MAX_REPS:
+        raise ScenarioError(f"reps: {reps!r} is out of range; allowed 2 to {MAX_REPS:,}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ScenarioError(f"seed: {seed!r} is out of range; allowed 0 to 2**63 - 1")
+    started = time.perf_counter()
+    posterior = posterior or load_posterior()
+    scenario = historical()
+    values = posterior_values(posterior, reps, seed=seed, median=median)
+    seeds = [np.random.SeedSequence(seed, spawn_key=(r,)) for r in range(reps)]
+    parts = []
+    size = 4 * block_size(len(scenario.states))
+    for start in range(0, reps, size):
+        stop = min(start + size, reps)
+        parts.append(
+            simulate_statuses(
+                scenario,
+                posterior.paths,
+                values[start:stop],
+                seeds[start:stop],
+                integer=tuple(posterior.integer_mask().tolist()),
+                first_run=start,
+            )
+        )
+        if progress:
+            print(f"hindcast: {stop:,}/{reps:,} runs", file=sys.stderr, flush=True)
+    simulated = pd.concat(parts, ignore_index=True)
+    recorded = record(states=tuple(scenario.states))
+    reference = scoring.reference_data(EVENTS_CSV, states=list(scenario.states))
+    probabilities = scoring.probabilities(simulated)
+    scores = scoring.score_table(probabilities, recorded, reference=reference)
+    timing = [
+        scoring.timing_errors(simulated, recorded, period=period, reference=reference)
+        for period in scoring.PERIODS
+    ]
+    seconds = time.perf_counter() - started
+    return Hindcast(
+        simulated, probabilities, recorded, reference, scores, timing, values, posterior.paths, seconds
+    )
