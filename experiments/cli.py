@@ -347,6 +347,7 @@ def register_calibrate(subparsers: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument("design", nargs="?", default="calibration", help="the prior (default: calibration)")
     parser.add_argument("--accept", type=float, default=0.02, help="share of draws kept (default 0.02)")
+    parser.add_argument("--draws", type=whole(2), help="prior draws (default: the design's sampler.n)")
     parser.add_argument(
         "--out", type=Path, default=Path("results/calibration"), help="folder (default results/calibration/)"
     )
@@ -370,7 +371,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     names = ["posterior.csv", "posterior.json", "posterior.png"]
     written = _owned(args.out, CALIBRATE_MARKER, "cohesion calibrate", names)
-    posterior = calibrate(args.design, accept=args.accept, progress=not args.quiet)
+    posterior = calibrate(args.design, accept=args.accept, draws=args.draws, progress=not args.quiet)
     try:
         paths = write_posterior(posterior, args.out)
     except OSError as exc:

@@ -202,6 +202,7 @@ def calibrate(
     design: str | Path = CALIBRATION,
     *,
     accept: float = 0.02,
+    draws: int | None = None,
     progress: bool = True,
 ) -> Posterior:
     """Rejection ABC of the design's parameters on the 1999-2014 record.
@@ -210,6 +211,7 @@ def calibrate(
         design: the prior, an experiment design over the historical scenario
             (default ``experiments/designs/calibration.yaml``).
         accept: the share of draws kept (the closest to the record).
+        draws: prior draws (default: the design's ``sampler.n``).
         progress: print progress to standard error.
 
     Returns:
@@ -220,7 +222,12 @@ def calibrate(
     """
     if not isinstance(accept, float | int) or isinstance(accept, bool) or not 0 < accept <= 1:
         raise ScenarioError(f"accept: {accept!r} is out of range; allowed a share in (0, 1]")
-    resolved: ResolvedDesign = load_design(design)
+    overrides: dict[str, Any] = {}
+    if draws is not None:
+        if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+            raise ScenarioError(f"draws: {draws!r} is out of range; allowed a whole number >= 2")
+        overrides["sampler"] = {"method": "latin", "n": draws}
+    resolved: ResolvedDesign = load_design(design, **overrides)
     if resolved.scenario.name != HISTORICAL:
         raise ScenarioError(
             f"{resolved.source}: scenario: {resolved.scenario.name!r}; a calibration design runs "

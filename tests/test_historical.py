@@ -38,7 +38,7 @@ CUSTOMS_UNION_1999 = {"BLR", "KAZ", "KGZ", "TJK"}
 EXCLUDED_SHOCK_ROWS = {
     # An agreement to fund the system: the funding, deliveries and guarantees (the driver
     # change) come after 2024Q4, and membership of the system is an outcome a shock may not set.
-    "2024-12-01": "agreement to fund the unified CIS air-defence system; its driver effect falls after the run",
+    "2024-12-01": "agreement to fund the unified CIS air-defence system; its effect falls after the run",
 }
 
 #: CSV institution names -> the model's institutions (the CST is the CSTO's predecessor).

@@ -1,0 +1,98 @@
+"""Calibration (rejection ABC on 1999-2014) and the hindcast scored against the record."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments import hindcast as hc
+from experiments.scoring import PERIODS
+from model.errors import ScenarioError
+from model.scenario import Quarter, load_scenario
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small_posterior():
+    return hc.calibrate(accept=0.25, draws=24, progress=False)
+
+
+def test_calibration_keeps_the_closest_draws_and_says_how(small_posterior):
+    post = small_posterior
+    assert len(post.draws) == 6 and post.meta["draws"] == 24
+    assert post.meta["acceptance_rate"] == pytest.approx(0.25)
+    assert list(post.draws["distance"]) == sorted(post.draws["distance"])
+    assert post.meta["tolerance"] == post.draws["distance"].max() <= post.meta["prior_distance"]["median"]
+    for path, prior in post.meta["prior"].items():  # draws stay inside the prior
+        assert post.draws[path].between(prior["min"], prior["max"]).all()
+    again = hc.calibrate(accept=0.25, draws=24, progress=False)
+    assert again.draws.equals(post.draws)  # the same design and seed give the same posterior
+
+
+def test_a_calibration_distance_is_the_brier_score_of_the_run_against_the_record():
+    scenario = hc.historical(hc.IN_SAMPLE_END)
+    seeds = [np.random.SeedSequence(5, spawn_key=(k,)) for k in range(3)]
+    simulated = hc.simulate_statuses(scenario, (), np.zeros((3, 0)), seeds)
+    recorded = hc.record(years=hc.IN_SAMPLE, states=tuple(scenario.states))
+    distance = hc.run_distances(simulated, recorded)
+    one = simulated[simulated["run"] == 0].merge(recorded, on=["state", "institution", "year"])
+    miss = (one["status"].map(hc.scoring.STATUS_CLASSES) != one["cls"]).mean()
+    assert distance[0] == pytest.approx(2 * miss)
+    assert len(one) == 11 * 2 * 16  # CIS and CSTO of eleven states at sixteen year-ends
+
+
+def test_calibration_never_runs_past_2014():
+    scenario = hc.cut(load_scenario("historical_1999"), hc.IN_SAMPLE_END)
+    assert scenario.start.plus(scenario.horizon - 1) == Quarter(2014, 4)
+    assert all(s.date.index <= Quarter(2014, 4).index for s in scenario.shocks)
+    with pytest.raises(ScenarioError, match="cannot run to 1990Q1"):
+        hc.cut(scenario, Quarter(1990, 1))
+
+
+def test_the_hindcast_scores_both_periods_against_both_references(small_posterior):
+    result = hc.hindcast(reps=4, posterior=small_posterior, progress=False)
+    assert list(result.scores.columns) == ["forecaster", "period", "brier", "log_loss", "n"]
+    assert set(result.scores["period"]) == set(PERIODS)
+    assert set(result.scores["forecaster"]) == {"model", "persistence", "base_rate"}
+    assert result.simulated["run"].nunique() == 4 and result.simulated["year"].max() == 2024
+    rows = np.isin(result.values, small_posterior.draws[list(small_posterior.paths)].to_numpy()).all(axis=1)
+    assert rows.all()  # every replication runs a posterior draw
+    median = hc.hindcast(reps=2, posterior=small_posterior, median=True, progress=False)
+    np.testing.assert_array_equal(median.values[0], small_posterior.median())
+
+
+def test_the_commands_write_their_files_and_refuse_a_folder_of_others(tmp_path, small_posterior):
+    post = tmp_path / "post"
+    hc.write_posterior(small_posterior, post)
+    meta = json.loads((post / "posterior.json").read_text())
+    assert meta["accepted"] == 6 and (post / "posterior.png").stat().st_size > 0
+    out = tmp_path / "hc"
+    cmd = [
+        sys.executable,
+        "-m",
+        "model.cli",
+        "hindcast",
+        "--reps",
+        "3",
+        "--posterior",
+        str(post),
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run([*cmd, "-q"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert {"report.md", "scores.csv", "reliability.png", "timeline_ARM.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("my notes")
+    refused = subprocess.run([*cmd[:-1], str(foreign)], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "not empty" in refused.stderr
+    assert (foreign / "notes.txt").read_text() == "my notes"
