@@ -400,6 +400,12 @@ def register_hindcast(subparsers: argparse._SubParsersAction) -> Handler:
     parser.add_argument("--reps", type=whole(2), default=200, help="replications (default 200)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="master seed (default 0)")
     parser.add_argument("--median", action="store_true", help="every replication at the posterior median")
+    parser.add_argument(
+        "--pattern-reps",
+        type=non_negative_int,
+        default=20,
+        help="Mesa model runs for the pattern checks (default 20; 0 leaves them out)",
+    )
     parser.add_argument("--posterior", type=Path, help="a calibrate --out folder (default: the shipped one)")
     parser.add_argument(
         "--out", type=Path, default=Path("results/hindcast"), help="folder (default results/hindcast/)"
@@ -428,9 +434,16 @@ def _hindcast(args: argparse.Namespace) -> int:
         + ("at the posterior median." if args.median else "drawn from the posterior per replication."),
         f"Ran in {result.seconds:.1f} s.",
     ]
+    sections: list[str] = []
+    if args.pattern_reps:
+        from experiments.patterns import markdown, pattern_checks
+
+        posterior_used = posterior or load_posterior()
+        sections = markdown(pattern_checks(posterior_used, reps=args.pattern_reps, seed=args.seed))
     try:
         paths = write_report(
             args.out,
+            sections=sections,
             probabilities=result.probabilities,
             record=result.record,
             scores=result.scores,

@@ -322,6 +322,7 @@ def write_report(
     reference: Reference,
     title: str = "Hindcast of the alliance memberships, 1999-2024",
     notes: str | Sequence[str] = (),
+    sections: Sequence[str] = (),
 ) -> list[Path]:
     """Write the hindcast report, its scores and its figures into ``out_dir``.
 
@@ -338,6 +339,7 @@ def write_report(
             for the base-rate reliability and the recorded changes of each period's first year.
         title: the report's title.
         notes: lines shown under the title (e.g. the scenario, runs, seed, commit).
+        sections: Markdown lines added after the timing section (e.g. the pattern checks).
 
     Returns:
         The paths written: report.md, scores.csv, reliability.png, the timelines.
@@ -416,6 +418,7 @@ def write_report(
     lines.append("")
     lines += _score_section(scores)
     lines += _timing_section(timing)
+    lines += ["", *sections] if sections else []
     lines += ["", "## Figures", "", "![Reliability of the class forecasts](reliability.png)", ""]
     lines += [f"- [{s}](timeline_{s}.png)" for s in states]
     lines.append("")
