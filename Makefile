@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := test,experiments,viz
 
-.PHONY: setup run test lint bench bench-engine schema clean
+.PHONY: setup run test lint bench bench-engine bench-validation calibrate hindcast schema clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,16 @@ bench: setup
 
 bench-engine: setup
 	$(BIN)/python benchmarks/bench_engine.py
+
+bench-validation: setup
+	$(BIN)/python benchmarks/bench_validation.py
+
+# Regenerate the shipped posterior and the committed validation report (docs/validation/).
+calibrate: setup
+	$(BIN)/cohesion calibrate --out data/posterior
+
+hindcast: setup
+	$(BIN)/cohesion hindcast --out docs/validation
 
 schema: setup
 	$(BIN)/cohesion schema --out scenarios/scenario.schema.json
