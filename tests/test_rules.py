@@ -257,20 +257,27 @@ def test_russia_turns_to_a_drifting_state(reaction, escalates):
         np.testing.assert_allclose(model.pressure[R], pressure_before)
 
 
-def test_flare_up_costs_the_party_farther_from_russia_more_trust():
-    states = {"ARM": neutral_state(), "AZE": neutral_state()}
+@pytest.mark.parametrize("russia_leans_to", ["AZE", "ARM"])
+def test_flare_up_costs_the_party_russia_owed_more_trust(russia_leans_to):
+    """Abandonment is felt by the party under a Russian guarantee, whichever side Russia leans to."""
+    states = {
+        "ARM": neutral_state(defence_pacts={"russia": 0.5}),  # CSTO member and a treaty: tie 1
+        "AZE": neutral_state(status={"cis": "member", "csto": "none", "eaeu": "none"}),  # tie 0
+    }
     scenario = scripted(
         states,
         conflicts={"ARM-AZE": {"intensity": 0.2}},
         shocks=[{"date": "2025Q2", "kind": "conflict", "states": ["ARM", "AZE"], "delta": 0.5}],
     )
     model = AllianceModel(scenario, rng=0)
-    model.alignment = np.array([[0.2, 0.4, 0.2, 0.2], [0.6, 0.1, 0.1, 0.2]])
+    leaning = np.array([[0.2, 0.4, 0.2, 0.2], [0.6, 0.1, 0.1, 0.2]])
+    model.alignment = leaning if russia_leans_to == "AZE" else leaning[::-1].copy()
     model.step()  # 2025Q1: nothing
     trust = np.array([s.trust_russia for s in model.states]).copy()
     model.step()  # 2025Q2: the flare-up
     lost = trust - np.array([s.trust_russia for s in model.states])
-    assert lost[0] > lost[1] > 0  # Russia leans to Azerbaijan, so Armenia loses more
+    assert lost[0] > 0.4  # tie 1, flare 0.5: half its trust (less a quarter's recovery)
+    assert lost[1] == pytest.approx(0.0)  # never promised Russian protection
     assert model.conflict[0, 1] == pytest.approx(0.7)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.rules.institutions import standing
+from model.rules.utility import ties
 from model.rules.world import Floats, R, W, World
 
 _sum = np.add.reduce
@@ -64,9 +66,11 @@ def apply_drift(world: World) -> None:
 def abandonment(world: World, i: int, j: int, flare: Floats) -> Floats:
     """Trust in Russia after a flare-up between states ``i`` and ``j`` that Russia does not answer.
 
-    Russia is taken to lean toward the party more aligned with it; each party loses
-    trust in proportion to the flare-up and to how far Russia leans toward its
-    adversary: ``trust_i *= max(0, 1 - abandonment x flare x lean_ij)``.
+    Each party feels abandoned in proportion to the attack it suffered (the rise of
+    the conflict) and to what Russia owed it, its Russian guarantee tie (defence pact,
+    CSTO membership, hosted forces; :func:`model.rules.utility.ties`):
+    ``trust_i *= max(0, 1 - abandonment x flare x tie_iR)``. A party Russia never
+    promised to defend loses nothing; the ally under a full guarantee loses the most.
 
     Args:
         world: the runs.
@@ -78,11 +82,8 @@ def abandonment(world: World, i: int, j: int, flare: Floats) -> Floats:
         The new trust array, ``[runs, states]``.
     """
     rate = world.dynamics["abandonment"][:, 0, 0]
-    a = world.alignment[..., R]
+    owed = ties(world, standing(world.status)[1])[..., R]
     trust = world.scalars["trust_russia"].copy()
-    for me, other in ((i, j), (j, i)):
-        total = a[:, me] + a[:, other]
-        lean = np.divide(a[:, other], total, out=np.full_like(total, 0.5), where=total > 0)
-        factor = np.where(flare > 0, np.maximum(0.0, 1.0 - rate * flare * lean), 1.0)
-        trust[:, me] *= factor
+    for me in (i, j):
+        trust[:, me] *= np.maximum(0.0, 1.0 - rate * flare * owed[:, me])
     return trust

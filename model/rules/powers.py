@@ -6,6 +6,11 @@ import numpy as np
 
 from model.rules.world import C, Floats, R, T, W, World
 
+#: States over which a capacity of 1 was set: the eight 2024 members of the baseline
+#: (``capacity: 1 = Russia 2024``). A power's total is ``level x capacity x N_REF``
+#: whatever the number of states, so added states spread the same total thinner.
+N_REF = 8
+
 
 def targeting(world: World, depth: Floats) -> tuple[Floats, Floats]:
     """Each power's targeting weights over the states, before they are scaled.
@@ -45,18 +50,21 @@ def targeting(world: World, depth: Floats) -> tuple[Floats, Floats]:
 
 
 def spread(world: World, press: Floats, court: Floats) -> tuple[Floats, Floats]:
-    """Scale targeting weights so that each power's mean over states is its level.
+    """Scale targeting weights so that each power's total over the states is fixed.
 
-    Pressure on state i is ``pressure x capacity x n x weight_i / sum(weights)``;
-    inducement likewise, times the inducement weight.
+    Pressure on state i is ``pressure x capacity x N_REF x weight_i / sum(weights)``;
+    inducement likewise, times the inducement weight. The total does not depend on
+    the number of states: in the eight-state 2024 picture the mean is the level
+    times capacity, and each added state takes its share from the others.
 
     Returns:
         Pressure and inducement on each state, each ``[runs, poles, states]``.
     """
     p = world.powers
-    n = world.n_states
-    pressure_level = (p["pressure"] * p["capacity"] * n)[..., None]
-    inducement_level = (world.weights["inducement"][..., 0] * p["engagement"] * p["capacity"] * n)[..., None]
+    pressure_level = (p["pressure"] * p["capacity"] * N_REF)[..., None]
+    inducement_level = (world.weights["inducement"][..., 0] * p["engagement"] * p["capacity"] * N_REF)[
+        ..., None
+    ]
     pressure = press * (pressure_level / np.add.reduce(press, axis=2, keepdims=True))
     inducement = court * (inducement_level / np.add.reduce(court, axis=2, keepdims=True))
     return pressure, inducement

@@ -19,6 +19,30 @@ if set(SIGN.values()) - {1.0, -1.0}:  # utility() adds or subtracts each weighte
     raise AssertionError("every sign is +1 or -1")
 
 
+def tripwire(world: World) -> Floats:
+    """``w_f f_i``, ``f_i = min(1, troops_i / 5000)``: the guarantee and autonomy cost of Russian forces."""
+    f: Floats = np.minimum(world.scalars["russian_forces"] / FORCES_UNIT, 1.0)
+    return world.weights["forces"][..., 0] * f
+
+
+def ties(world: World, csto_level: Floats) -> Floats:
+    """What each pole has promised each state, ``[runs, states, poles]``, capped at 1.
+
+    ``tie_ik = min(1, pact_ik + [k = R](0.5 csto_i + w_f f_i))``: defence pacts, and for
+    Russia also CSTO membership and the tripwire of its hosted forces.
+    """
+    tie = world.defence_pacts.copy()
+    tie[..., R] += 0.5 * csto_level + tripwire(world)
+    return np.minimum(tie, 1.0)
+
+
+def guarantee(world: World, csto_level: Floats) -> Floats:
+    """The credible guarantee ``G_ik = cred_k tie_ik``, Russia's times trust, ``[runs, states, poles]``."""
+    g: Floats = world.powers["security_credibility"][:, None, :] * ties(world, csto_level)
+    g[..., R] *= world.scalars["trust_russia"]
+    return g
+
+
 def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
     """Each part of the utility, ``[runs, states, poles]``, before its weight.
 
@@ -31,7 +55,6 @@ def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
     """
     w, s = world.weights, world.scalars
     a = world.alignment
-    tripwire = w["forces"][..., 0] * np.minimum(s["russian_forces"] / FORCES_UNIT, 1.0)
 
     # Exposure x_ik: trade, plus remittances and energy dependence toward Russia.
     exposure = world.trade[..., :4].copy()
@@ -40,14 +63,9 @@ def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
     )
     held = np.minimum(exposure, 1.0)
 
-    # Guarantee G_ik = cred_k min(1, tie_ik), tie_iR += 0.5 csto_i + w_f f_i; Russia's times trust.
-    ties = world.defence_pacts.copy()
-    ties[..., R] += 0.5 * csto_level + tripwire
-    guarantee = world.powers["security_credibility"][:, None, :] * np.minimum(ties, 1.0)
-    guarantee[..., R] *= s["trust_russia"]
     need = s["external_threat"] + np.add.reduce(world.conflict, axis=2)
     security = (
-        need[..., None] * guarantee
+        need[..., None] * guarantee(world, csto_level)
         + w["arms"] * world.arms[..., :4] * world.powers["arms_supply"][:, None, :]
     )
     security -= world.conflict @ a
@@ -55,7 +73,7 @@ def parts(world: World, csto_level: Floats) -> dict[str, Floats]:
 
     sovereignty = s["sovereignty"][..., None]
     autonomy = sovereignty * world.powers["dominance"][:, None, :] * (1.0 + held)
-    autonomy[..., R] += s["sovereignty"] * tripwire
+    autonomy[..., R] += s["sovereignty"] * tripwire(world)
 
     identity = world.affinity.copy()
     identity[..., R] = s["opinion_russia"]
