@@ -140,6 +140,8 @@ def test_the_wheel_carries_the_scenarios_designs_data_and_licence(wheel):
         assert f"experiments/designs/{name}" in names
     for name in DATA:
         assert f"model/data/{name}" in names
+    for name in ("posterior.csv", "posterior.json"):  # what `cohesion hindcast` draws from by default
+        assert f"model/data/posterior/{name}" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "benchmarks/", "scenarios/", "data/")) for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
