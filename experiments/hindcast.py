@@ -35,7 +35,7 @@ from experiments.design import ResolvedDesign, load_design
 from model.catalogue import INSTITUTIONS
 from model.ensemble import block_size, run_points
 from model.errors import ScenarioError
-from model.scenario import DATA_DIR, Quarter, Scenario, load_scenario
+from model.scenario import DATA_DIR, Quarter, Scenario, checked, load_scenario
 
 #: The historical scenario and the calibration design (the prior).
 HISTORICAL = "historical_1999"
@@ -66,9 +66,7 @@ def cut(scenario: Scenario, last: Quarter) -> Scenario:
             f"{scenario.name}: cannot run to {last}; it runs {scenario.start} to "
             f"{scenario.start.plus(scenario.horizon - 1)}"
         )
-    shocks = [s for s in scenario.shocks if s.date.index <= last.index]
-    kept = [s.model_dump(mode="json") for s in shocks]
-    return scenario.with_overrides({"horizon": horizon, "shocks": kept})
+    return checked(scenario.run_for(horizon))
 
 
 def historical(quarters_to: Quarter | None = None) -> Scenario:

@@ -155,7 +155,7 @@ def failures_frame(context: RunContext, rows: list[dict[str, Any]] | None = None
 
 def context_point(context: RunContext, values: np.ndarray) -> Scenario:
     """The sweep's scenario at one design point (the factor values in ``context.paths`` order)."""
-    base = context.scenario.model_copy(update={"horizon": context.quarters})
+    base = context.scenario.run_for(context.quarters)
     return point_scenario(base, context.paths, context.integer, values)
 
 
@@ -174,7 +174,7 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     Returns:
         The chunk's runs, series and failures tables.
     """
-    base = context.scenario.model_copy(update={"horizon": context.quarters})
+    base = context.scenario.run_for(context.quarters)
     seeds = [run_seed(context.entropy, run_id) for run_id in chunk.run_ids.tolist()]
     result = run_points(
         base,

@@ -636,6 +636,18 @@ class Scenario(_Strict):
         _VALIDATED[id(self)] = self
         return self
 
+    def run_for(self, quarters: int) -> Scenario:
+        """The scenario run for ``quarters`` quarters, without the shocks scheduled after them.
+
+        A shock that starts inside the run and lasts past its end is kept. Not validated
+        here; :func:`checked` validates the copy once where it is run.
+        """
+        if quarters == self.horizon:
+            return self
+        end = self.start.plus(quarters).index
+        shocks = [s for s in self.shocks if s.date.index < end]
+        return self.model_copy(update={"horizon": quarters, "shocks": shocks})
+
     def pictured(self) -> Scenario:
         """The scenario at its starting picture: ``start_from``'s drivers and levels, no shocks.
 
