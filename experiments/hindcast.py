@@ -33,8 +33,9 @@ import pandas as pd
 from experiments import scoring
 from experiments.design import ResolvedDesign, load_design
 from model.catalogue import INSTITUTIONS
-from model.ensemble import block_size, run_points
+from model.ensemble import Origin, block_size, run_points
 from model.errors import ScenarioError
+from model.rules.world import STATUSES
 from model.scenario import DATA_DIR, Quarter, Scenario, checked, load_scenario
 
 #: The historical scenario and the calibration design (the prior).
@@ -48,6 +49,18 @@ POSTERIOR_CSV = POSTERIOR_DIR / "posterior.csv"
 POSTERIOR_JSON = POSTERIOR_DIR / "posterior.json"
 #: The last quarter of the calibration period.
 IN_SAMPLE_END = Quarter(2014, 4)
+#: The quarter the held-out forecast is issued at, from the statuses recorded by then.
+OUT_OF_SAMPLE_ORIGIN = Quarter(2015, 1)
+#: A recorded class as the model's status word, per institution: a partial CIS member is
+#: an associate (Ukraine from 2014), a partial CSTO member suspended (Uzbekistan from
+#: 2012), a partial EAEU member an observer (Moldova from 2017).
+RECORD_STATUS = {
+    "cis": {"in": "member", "partial": "associate", "out": "withdrawn"},
+    "csto": {"in": "member", "partial": "suspended", "out": "withdrawn"},
+    "eaeu": {"in": "member", "partial": "observer", "out": "none"},
+}
+#: The forecaster scored besides the model out of sample: the same runs, not re-started at 2015.
+FROM_1999 = "model_from_1999"
 YEARS = tuple(range(1999, 2025))
 IN_SAMPLE = tuple(range(1999, 2015))
 #: The most replications a hindcast runs (its tables are held in memory).
@@ -85,6 +98,40 @@ def starting_statuses(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["state", "institution", "status"])
 
 
+def forecast_origin(scenario: Scenario, reference: scoring.Reference, at: Quarter = OUT_OF_SAMPLE_ORIGIN) -> Origin:
+    """The held-out forecast's origin: the statuses the record had when it is issued.
+
+    The forecast of 2015-2024 is issued at 2015Q1 knowing what persistence knows
+    (the record's out-of-sample start: end-2014, for the EAEU 2 January 2015); the
+    run's alignments and drivers are its own, simulated from 1999 (docs/validation.md).
+
+    Raises:
+        ScenarioError: ``at`` is not inside the scenario, or the reference lacks a state.
+    """
+    step = at.index - scenario.start.index + 1
+    if not 1 <= step <= scenario.horizon:
+        raise ScenarioError(f"{scenario.name}: the origin {at} is not one of its quarters")
+    starts = reference.starts[reference.starts["period"] == "out_of_sample"]
+    found = {(r.state, r.institution): r.cls for r in starts.itertuples()}
+    status = np.empty((len(scenario.states), len(INSTITUTIONS)), dtype=np.int64)
+    for i, code in enumerate(scenario.states):
+        for k, inst in enumerate(INSTITUTIONS):
+            if (code, inst) not in found:
+                raise ScenarioError(f"the record has no status of {code} in {inst} at {at}")
+            status[i, k] = STATUSES.index(RECORD_STATUS[inst][found[code, inst]])
+    return Origin(step=step, status=status)
+
+
+def origin_statuses(scenario: Scenario, origin: Origin) -> pd.DataFrame:
+    """The statuses a forecast from ``origin`` starts from (columns state, institution, status)."""
+    rows = [
+        (code, inst, STATUSES[int(origin.status[i, k])])
+        for i, code in enumerate(scenario.states)
+        for k, inst in enumerate(INSTITUTIONS)
+    ]
+    return pd.DataFrame(rows, columns=["state", "institution", "status"])
+
+
 def simulate_statuses(
     scenario: Scenario,
     paths: tuple[str, ...],
@@ -93,8 +140,13 @@ def simulate_statuses(
     *,
     integer: tuple[bool, ...] | None = None,
     first_run: int = 0,
+    origin: Origin | None = None,
 ) -> pd.DataFrame:
     """Year-end statuses of runs of ``scenario`` with ``paths`` set to ``values`` (one row per run).
+
+    With an ``origin``, the runs are re-started from the observed statuses there
+    (:class:`model.ensemble.Origin`) and the table holds the year-ends from the
+    origin's year on, built from those statuses and the events from the origin on.
 
     Returns:
         The ``simulated`` table of :mod:`experiments.scoring` (run, state,
@@ -103,18 +155,22 @@ def simulate_statuses(
     Raises:
         ScenarioError: a run failed (the first failure's message).
     """
-    ensemble = run_points(scenario, list(paths), values, seeds, integer=integer, events=True)
+    ensemble = run_points(scenario, list(paths), values, seeds, integer=integer, events=True, origin=origin)
     bad = np.flatnonzero(ensemble.failed)
     if bad.size:
         raise ScenarioError(f"run {first_run + int(bad[0])} failed: {ensemble.errors[bad[0]]}")
     events = ensemble.events if ensemble.events is not None else pd.DataFrame()
     last_year = scenario.start.plus(scenario.horizon - 1).year
-    years = [y for y in YEARS if y <= last_year]
+    start, first = starting_statuses(scenario), scenario.start
+    if origin is not None:
+        events = events[events["step"] >= origin.step].assign(step=lambda e: e["step"] - (origin.step - 1))
+        start, first = origin_statuses(scenario, origin), scenario.start.plus(origin.step - 1)
+    years = [y for y in YEARS if first.year <= y <= last_year]
     simulated = scoring.statuses_at_year_ends(
-        starting_statuses(scenario),
+        start,
         events,
         runs=len(seeds),
-        start_quarter=str(scenario.start),
+        start_quarter=str(first),
         years=years,
     )
     if first_run:
@@ -360,7 +416,14 @@ def posterior_values(posterior: Posterior, reps: int, *, seed: int, median: bool
 
 @dataclass(frozen=True)
 class Hindcast:
-    """A scored hindcast: the simulated statuses, the record and the scores."""
+    """A scored hindcast: the simulated statuses, the record and the scores.
+
+    ``simulated`` and ``probabilities`` are the model's forecasts as scored: the
+    runs from the 1999 picture for 1999-2014, and the same runs re-started from the
+    recorded statuses at 2015Q1 (:func:`forecast_origin`) for 2015-2024.
+    ``from_1999`` holds the probabilities of the runs not re-started, for
+    2015-2024; ``scores`` has them as the forecaster ``model_from_1999``.
+    """
 
     simulated: pd.DataFrame
     probabilities: pd.DataFrame
@@ -371,6 +434,7 @@ class Hindcast:
     values: np.ndarray
     paths: tuple[str, ...]
     seconds: float
+    from_1999: pd.DataFrame
 
 
 def hindcast(
@@ -383,6 +447,12 @@ def hindcast(
 ) -> Hindcast:
     """Run the historical scenario ``reps`` times to 2024Q4 and score it against the record.
 
+    Each replication runs twice with the same parameters and seed: from the 1999
+    picture to 2024Q4 (scored in sample, and out of sample as ``model_from_1999``),
+    and the same but re-started at 2015Q1 from the statuses recorded by then
+    (scored out of sample as ``model``: a forecast issued at the start of the
+    held-out period knows what persistence knows).
+
     Raises:
         ScenarioError: a bad option or posterior, or a run that failed.
     """
@@ -393,34 +463,58 @@ def hindcast(
     started = time.perf_counter()
     posterior = posterior or load_posterior()
     scenario = historical()
+    reference = scoring.reference_data(EVENTS_CSV, states=list(scenario.states))
+    origin = forecast_origin(scenario, reference)
     values = posterior_values(posterior, reps, seed=seed, median=median)
     seeds = [np.random.SeedSequence(seed, spawn_key=(r,)) for r in range(reps)]
-    parts = []
+    integer = tuple(posterior.integer_mask().tolist())
+    free, restarted = [], []
     size = 4 * block_size(len(scenario.states))
     for start in range(0, reps, size):
         stop = min(start + size, reps)
-        parts.append(
-            simulate_statuses(
-                scenario,
-                posterior.paths,
-                values[start:stop],
-                seeds[start:stop],
-                integer=tuple(posterior.integer_mask().tolist()),
-                first_run=start,
+        for parts, at in ((free, None), (restarted, origin)):
+            parts.append(
+                simulate_statuses(
+                    scenario,
+                    posterior.paths,
+                    values[start:stop],
+                    seeds[start:stop],
+                    integer=integer,
+                    first_run=start,
+                    origin=at,
+                )
             )
-        )
         if progress:
             print(f"hindcast: {stop:,}/{reps:,} runs", file=sys.stderr, flush=True)
-    simulated = pd.concat(parts, ignore_index=True)
+    held_out = OUT_OF_SAMPLE_ORIGIN.year
+    runs_1999 = pd.concat(free, ignore_index=True)
+    simulated = pd.concat(
+        [runs_1999[runs_1999["year"] < held_out], *restarted], ignore_index=True
+    ).sort_values(["run", "state", "institution", "year"], kind="stable", ignore_index=True)
     recorded = record(states=tuple(scenario.states))
-    reference = scoring.reference_data(EVENTS_CSV, states=list(scenario.states))
     probabilities = scoring.probabilities(simulated)
+    from_1999 = scoring.probabilities(runs_1999[runs_1999["year"] >= held_out])
     scores = scoring.score_table(probabilities, recorded, reference=reference)
+    held = recorded[recorded["year"] >= held_out]
+    extra = scoring.score(from_1999, held)
+    scores = pd.concat(
+        [scores, pd.DataFrame([{"forecaster": FROM_1999, "period": "out_of_sample", **extra._asdict()}])],
+        ignore_index=True,
+    )
     timing = [
         scoring.timing_errors(simulated, recorded, period=period, reference=reference)
         for period in scoring.PERIODS
     ]
     seconds = time.perf_counter() - started
     return Hindcast(
-        simulated, probabilities, recorded, reference, scores, timing, values, posterior.paths, seconds
+        simulated,
+        probabilities,
+        recorded,
+        reference,
+        scores,
+        timing,
+        values,
+        posterior.paths,
+        seconds,
+        from_1999,
     )

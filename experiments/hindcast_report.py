@@ -110,7 +110,7 @@ def _score_section(scores: pd.DataFrame) -> list[str]:
         if len(model):
             m = float(model["brier"].iloc[0])
             rows = []
-            for r in part[part["forecaster"] != "model"].itertuples():
+            for r in part[~part["forecaster"].str.startswith("model")].itertuples():
                 diff, ratio, verdict = _versus(m, float(r.brier))
                 rows.append((r.forecaster, _fmt(float(r.brier)), _fmt(m), diff, ratio, verdict))
             lines += ["", "Model against each reference, on Brier:", ""]
@@ -413,7 +413,11 @@ def write_report(
     lines.append(
         f"Base rate of change r = {reference.rate:.4f} ({reference.changes} changes in "
         f"{reference.cells} in-sample cells). Persistence starts from the record of 1999-04-01 in "
-        "sample and of end-2014 out of sample (EAEU: 2015-01-02, which favours the reference)."
+        "sample and of end-2014 out of sample (EAEU: 2015-01-02, which favours the reference). "
+        "The model's forecast of each period is issued at its start from the same recorded "
+        "statuses: out of sample, the runs from 1999 are re-started at 2015Q1 from the statuses "
+        "persistence starts from, keeping their own alignments and drivers; `model_from_1999` "
+        "(out of sample only) is the same runs left to run on from 1999 without that re-start."
     )
     lines.append("")
     lines += _score_section(scores)

@@ -53,6 +53,32 @@ NOISE_QUARTERS = 8
 EVENT_COLUMNS = ("run", "step", "quarter", "state", "institution", "from", "to")
 
 
+@dataclass(frozen=True)
+class Origin:
+    """A forecast origin: the runs are forecasts issued at ``step`` from the observed statuses.
+
+    Just before step ``step`` is taken, every run's institutional statuses are set to
+    ``status`` and its threshold streaks are cleared; everything else (alignments,
+    drivers, trust, trade and arms shares) is the run's own. It is what a forecaster
+    issuing a forecast at that quarter knows of the record, as a scenario's starting
+    statuses are (docs/validation.md). It is not a shock: no scenario can set it, and
+    the status changes it makes are not logged as events (a run's log from ``step``
+    on starts from ``status``).
+
+    Attributes:
+        step: the first step of the forecast (1 is the scenario's first quarter).
+        status: status codes (into :data:`model.rules.world.STATUSES`), ``[states, institutions]``.
+    """
+
+    step: int
+    status: np.ndarray
+
+    def apply(self, world: World) -> None:
+        """Set every run of ``world`` to the observed statuses, with no streak running."""
+        world.status = np.broadcast_to(self.status, world.status.shape).copy()
+        world.streak = np.zeros_like(world.streak)
+
+
 def run_generator(seed: Seed) -> np.random.Generator:
     """The generator a run's noise comes from, as the Mesa model's ``model.rng`` stands after set-up.
 
@@ -112,6 +138,7 @@ def run_ensemble(
     events: bool = False,
     block: int | None = None,
     series_measures: Sequence[str] | None = None,
+    origin: Origin | None = None,
 ) -> Ensemble:
     """Run one scenario per seed to its horizon; return every run's measures.
 
@@ -124,6 +151,7 @@ def run_ensemble(
         block: runs per block (default :func:`block_size`).
         series_measures: the measures the series keeps (default all of them); the
             others are not held per step at all, so memory grows with these alone.
+        origin: a forecast origin (:class:`Origin`), or None.
 
     Returns:
         The :class:`Ensemble`.
@@ -164,7 +192,9 @@ def run_ensemble(
             series = {name: np.zeros((runs, len(steps))) for name in keep}
         for start in range(0, len(rows), size):
             part = np.array(rows[start : start + size], dtype=np.int64)
-            result = _run_block([scenarios[r] for r in part], [seeds[r] for r in part], steps, events, keep)
+            result = _run_block(
+                [scenarios[r] for r in part], [seeds[r] for r in part], steps, events, keep, origin
+            )
             _store(out, series, frames, result, part, steps)
     return _finish(out, series, frames, events)
 
@@ -281,6 +311,7 @@ def run_points(
     events: bool = False,
     block: int | None = None,
     series_measures: Sequence[str] | None = None,
+    origin: Origin | None = None,
 ) -> Ensemble:
     """Run design points of a base scenario: run ``r`` sets ``paths`` to ``values[r]``.
 
@@ -301,13 +332,16 @@ def run_points(
         events: also keep the event log.
         block: runs per block.
         series_measures: the measures the series keeps (default all).
+        origin: a forecast origin (:class:`Origin`), or None.
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(seeds), len(paths))
     integer = tuple(integer) if integer is not None else (False,) * len(paths)
     values = np.where(np.array(integer, dtype=bool), np.rint(values), values)
     keep = _series_names(series_measures)
     keep = keep if every is not None else ()
-    options: dict[str, Any] = dict(every=every, events=events, block=block, series_measures=series_measures)
+    options: dict[str, Any] = dict(
+        every=every, events=events, block=block, series_measures=series_measures, origin=origin
+    )
     try:
         base = checked(base)
     except ScenarioError:  # every run fails with the schema's message (run_ensemble records it)
@@ -351,12 +385,12 @@ def run_points(
                 quarter.set_up(world, picture=picture)  # one equilibrium per distinct point
                 world = world.take(inverse.reshape(-1))
                 schedule = Schedule.of(compile_shocks([base] * len(part)))
-                result = _simulate_block(base, world, schedule, block_seeds, steps, events, keep)
+                result = _simulate_block(base, world, schedule, block_seeds, steps, events, keep, origin)
         except Exception as exc:
             _warn(exc)
             points = [_point(base, paths, integer, values[r]) for r in part]
             good = [s if isinstance(s, Scenario) else base for s in points]
-            result = _one_by_one(good, block_seeds, steps, events, keep)
+            result = _one_by_one(good, block_seeds, steps, events, keep, origin)
             for k, s in enumerate(points):
                 if isinstance(s, str):  # a point the schema rejects fails; it never runs as the base
                     result.errors[k], result.tracebacks[k] = s, s + "\n"
@@ -485,7 +519,12 @@ class _Block:
 
 
 def _run_block(
-    scenarios: list[Scenario], seeds: list[Seed], steps: list[int], events: bool, keep: tuple[str, ...]
+    scenarios: list[Scenario],
+    seeds: list[Seed],
+    steps: list[int],
+    events: bool,
+    keep: tuple[str, ...],
+    origin: Origin | None = None,
 ) -> _Block:
     """Run a block of runs of one shape; fall back to the Mesa model run by run on an error."""
     try:
@@ -501,10 +540,10 @@ def _run_block(
             quarter.set_up(world, picture=None if own else build_world(pictured))  # one per scenario
             world = world.take([unique[id(s)] for s in scenarios])
             schedule = Schedule.of(compile_shocks(scenarios))
-            return _simulate_block(first, world, schedule, seeds, steps, events, keep)
+            return _simulate_block(first, world, schedule, seeds, steps, events, keep, origin)
     except Exception as exc:
         _warn(exc)
-        return _one_by_one(scenarios, seeds, steps, events, keep)
+        return _one_by_one(scenarios, seeds, steps, events, keep, origin)
 
 
 def _simulate_block(
@@ -515,6 +554,7 @@ def _simulate_block(
     steps: list[int],
     events: bool,
     keep: tuple[str, ...],
+    origin: Origin | None = None,
 ) -> _Block:
     """Run a world that has been set up (its equilibrium found) through its quarters.
 
@@ -556,6 +596,8 @@ def _simulate_block(
             for r, g in generators.items():
                 noise[:, r] = g.normal(0.0, scale[r], (quarters, n, 4))
         current = first.start.plus(step - 1)
+        if origin is not None and step == origin.step:
+            origin.apply(world)
         result = quarter.advance(
             world, step, schedule, None if noise is None else noise[offset], summit=current.q == 4
         )
@@ -617,7 +659,12 @@ def _empty_events() -> pd.DataFrame:
 
 
 def _one_by_one(
-    scenarios: list[Scenario], seeds: list[Seed], steps: list[int], events: bool, keep: tuple[str, ...]
+    scenarios: list[Scenario],
+    seeds: list[Seed],
+    steps: list[int],
+    events: bool,
+    keep: tuple[str, ...],
+    origin: Origin | None = None,
 ) -> _Block:
     """The block's runs through the Mesa model, each alone: a run that raises fails by itself."""
     from model.model import AllianceModel  # the model of record; imported here to keep the engine light
@@ -633,6 +680,8 @@ def _one_by_one(
         try:
             model = AllianceModel(scenario, rng=seed, collect="model" if every else "final", every=every or 1)
             while model.running:
+                if origin is not None and model.steps + 1 == origin.step:
+                    origin.apply(model.world)
                 model.step()
         except Exception as exc:
             errors[r] = (
@@ -655,4 +704,4 @@ def _one_by_one(
     return _Block(measures=final, series=series, errors=errors, tracebacks=tracebacks, events=frame)
 
 
-__all__ = ["Ensemble", "collected_steps", "point_scenario", "run_ensemble", "run_generator", "run_points"]
+__all__ = ["Ensemble", "Origin", "collected_steps", "point_scenario", "run_ensemble", "run_generator", "run_points"]

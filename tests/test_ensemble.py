@@ -267,3 +267,51 @@ def test_without_a_picture_the_levers_shape_the_start():
     high = base.model_copy(update={"powers": base.powers.model_copy(update={"russia": russia})})
     both = run_ensemble([base, high], [0, 0], every=1)
     assert both.series["cohesion"][0, 0] != both.series["cohesion"][1, 0]
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_a_forecast_origin_restarts_the_runs_from_the_observed_statuses(monkeypatch, fallback):
+    # Before the origin the runs are untouched; from it they run on from the statuses given,
+    # with no event logged for the re-start, on the engine and on its Mesa-model fallback alike.
+    import model.ensemble as engine
+    from model.ensemble import Origin
+    from model.rules.world import STATUSES
+
+    scenario = load_scenario("russian_pressure_high").model_copy(update={"horizon": 12})
+    seeds = [np.random.SeedSequence(9, spawn_key=(k,)) for k in range(3)]
+    plain = run_ensemble([scenario] * 3, seeds, every=1, events=True)
+    status = np.array([[STATUSES.index("member")] * 3 for _ in scenario.states], dtype=np.int64)
+    status[list(scenario.states).index("ARM"), 1] = STATUSES.index("withdrawn")  # ARM out of the CSTO
+    origin = Origin(step=5, status=status)
+    if fallback:
+        monkeypatch.setattr(engine, "_simulate_block", _raise)
+        with pytest.warns(RuntimeWarning, match="engine broken on purpose"):
+            restarted = run_ensemble([scenario] * 3, seeds, every=1, events=True, origin=origin)
+    else:
+        restarted = run_ensemble([scenario] * 3, seeds, every=1, events=True, origin=origin)
+    for name in MEASURES:  # steps 0-4 are the same runs
+        np.testing.assert_array_equal(restarted.series[name][:, :5], plain.series[name][:, :5])
+    # at step 5 every state is a full member of all three but ARM, out of the CSTO (Russia counts
+    # too); with a patience of 2 nobody can move a rung in the origin's own quarter
+    assert scenario.institutions.patience >= 2
+    n = len(scenario.states)
+    assert (restarted.series["eaeu_members"][:, 5] == n + 1).all()
+    assert (restarted.series["csto_members"][:, 5] == n).all()
+    assert (plain.series["eaeu_members"][:, 5] < n + 1).all()  # which the plain runs are not
+    before = restarted.events[restarted.events["step"] < 5].reset_index(drop=True)
+    assert before.astype(str).equals(plain.events[plain.events["step"] < 5].reset_index(drop=True).astype(str))
+    after = restarted.events[restarted.events["step"] >= 5]
+    first = after.drop_duplicates(["run", "state", "institution"])
+    first = first[first["institution"] != "air_defence"]
+    first = first[first["to"] != "boycott"]
+    assert len(first)  # the re-started runs move
+    for _, row in first.iterrows():  # each cell's first move after the origin starts from its status
+        k = ("cis", "csto", "eaeu").index(row["institution"])
+        assert row["from"] == STATUSES[status[list(scenario.states).index(row["state"]), k]]
+    if not fallback:  # the engine and the Mesa model agree on the re-started runs
+        monkeypatch.setattr(engine, "_simulate_block", _raise)
+        with pytest.warns(RuntimeWarning):
+            mesa = run_ensemble([scenario] * 3, seeds, every=1, events=True, origin=origin)
+        for name in MEASURES:
+            np.testing.assert_allclose(mesa.series[name], restarted.series[name], rtol=0, atol=1e-12)
+        assert mesa.events.astype(str).equals(restarted.events.astype(str))

@@ -58,7 +58,10 @@ def test_the_hindcast_scores_both_periods_against_both_references(small_posterio
     result = hc.hindcast(reps=4, posterior=small_posterior, progress=False)
     assert list(result.scores.columns) == ["forecaster", "period", "brier", "log_loss", "n"]
     assert set(result.scores["period"]) == set(PERIODS)
-    assert set(result.scores["forecaster"]) == {"model", "persistence", "base_rate"}
+    assert set(result.scores["forecaster"]) == {"model", "persistence", "base_rate", "model_from_1999"}
+    assert result.scores.loc[result.scores["forecaster"] == "model_from_1999", "period"].tolist() == [
+        "out_of_sample"
+    ]
     assert result.simulated["run"].nunique() == 4 and result.simulated["year"].max() == 2024
     rows = np.isin(result.values, small_posterior.draws[list(small_posterior.paths)].to_numpy()).all(axis=1)
     assert rows.all()  # every replication runs a posterior draw
@@ -96,3 +99,35 @@ def test_the_commands_write_their_files_and_refuse_a_folder_of_others(tmp_path, 
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and "not empty" in refused.stderr
     assert (foreign / "notes.txt").read_text() == "my notes"
+
+
+def test_the_held_out_forecast_starts_from_the_statuses_persistence_starts_from(small_posterior):
+    scenario = hc.historical()
+    reference = hc.scoring.reference_data(hc.EVENTS_CSV, states=list(scenario.states))
+    origin = hc.forecast_origin(scenario, reference)
+    assert scenario.start.plus(origin.step - 1) == Quarter(2015, 1)
+    start = hc.origin_statuses(scenario, origin).set_index(["state", "institution"])["status"]
+    # the record at end-2014 (EAEU: 2 January 2015), in the model's words
+    assert start["UKR", "cis"] == "associate" and start["UZB", "csto"] == "suspended"
+    assert start["GEO", "cis"] == "withdrawn" and start["TKM", "cis"] == "associate"
+    assert start["ARM", "eaeu"] == "member" and start["KGZ", "eaeu"] == "none"
+    assert start["TJK", "eaeu"] == "none" and start["AZE", "cis"] == "member"
+    result = hc.hindcast(reps=6, posterior=small_posterior, progress=False)
+    held = result.simulated[result.simulated["year"] >= 2015]
+    assert held["year"].min() == 2015 and held["run"].nunique() == 6
+    # the runs from 1999 keep the Customs Union's Tajikistan in the EAEU; the forecast from 2015
+    # starts it outside, where the record has it, and it cannot climb two rungs within 2015
+    first = held[held["year"] == 2015].set_index(["run", "state", "institution"])["status"]
+    assert (first.xs(("TJK", "eaeu"), level=("state", "institution")) != "member").all()
+    assert result.from_1999.set_index(["state", "institution", "year"]).loc[("TJK", "eaeu", 2015), "p_in"] > 0
+    in_sample = result.simulated[result.simulated["year"] < 2015]
+    again = hc.simulate_statuses(
+        scenario,
+        small_posterior.paths,
+        result.values,
+        [np.random.SeedSequence(0, spawn_key=(r,)) for r in range(6)],
+    )
+    merged = in_sample.merge(again, on=["run", "state", "institution", "year"], suffixes=("", "_free"))
+    assert len(merged) == len(in_sample) and (merged["status"] == merged["status_free"]).all()
+    with pytest.raises(ScenarioError, match="not one of its quarters"):
+        hc.forecast_origin(scenario, reference, at=Quarter(2030, 1))
