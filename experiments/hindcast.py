@@ -98,7 +98,9 @@ def starting_statuses(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["state", "institution", "status"])
 
 
-def forecast_origin(scenario: Scenario, reference: scoring.Reference, at: Quarter = OUT_OF_SAMPLE_ORIGIN) -> Origin:
+def forecast_origin(
+    scenario: Scenario, reference: scoring.Reference, at: Quarter = OUT_OF_SAMPLE_ORIGIN
+) -> Origin:
     """The held-out forecast's origin: the statuses the record had when it is issued.
 
     The forecast of 2015-2024 is issued at 2015Q1 knowing what persistence knows

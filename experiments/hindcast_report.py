@@ -255,7 +255,10 @@ def _timeline(state: str, probs: pd.DataFrame, record: pd.DataFrame, changes: pd
         ax.set_ylabel(INSTITUTION_LABELS[inst])
         ax.tick_params(labelsize=8)
     axes[0].legend(loc="lower left", fontsize=7, ncol=3, framealpha=0.8)
-    axes[-1].set_xlabel("year-end (dotted: start of the out-of-sample period)")
+    axes[-1].set_xlabel(
+        "year-end (dotted: start of the out-of-sample period, where the forecast is re-issued "
+        "from the record)"
+    )
     fig.suptitle(
         f"{state}: share of runs in each class (bands); recorded class (squares) and changes (dashed)",
         fontsize=9,

@@ -704,4 +704,12 @@ def _one_by_one(
     return _Block(measures=final, series=series, errors=errors, tracebacks=tracebacks, events=frame)
 
 
-__all__ = ["Ensemble", "Origin", "collected_steps", "point_scenario", "run_ensemble", "run_generator", "run_points"]
+__all__ = [
+    "Ensemble",
+    "Origin",
+    "collected_steps",
+    "point_scenario",
+    "run_ensemble",
+    "run_generator",
+    "run_points",
+]

@@ -299,7 +299,9 @@ def test_a_forecast_origin_restarts_the_runs_from_the_observed_statuses(monkeypa
     assert (restarted.series["csto_members"][:, 5] == n).all()
     assert (plain.series["eaeu_members"][:, 5] < n + 1).all()  # which the plain runs are not
     before = restarted.events[restarted.events["step"] < 5].reset_index(drop=True)
-    assert before.astype(str).equals(plain.events[plain.events["step"] < 5].reset_index(drop=True).astype(str))
+    assert before.astype(str).equals(
+        plain.events[plain.events["step"] < 5].reset_index(drop=True).astype(str)
+    )
     after = restarted.events[restarted.events["step"] >= 5]
     first = after.drop_duplicates(["run", "state", "institution"])
     first = first[first["institution"] != "air_defence"]
