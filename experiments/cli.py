@@ -395,7 +395,9 @@ def register_hindcast(subparsers: argparse._SubParsersAction) -> Handler:
         description="Run the historical scenario to 2024Q4 (each replication's parameters drawn "
         "from the posterior) and score its year-end statuses in sample (1999-2014) and out of "
         "sample (2015-2024) against persistence and the record's base rate: report.md, "
-        "scores.csv and figures in --out.",
+        "scores.csv and figures in --out. The out-of-sample forecast is issued at 2015Q1 from "
+        "the statuses recorded by then, as persistence's is; the runs left on from 1999 are "
+        "scored too, as model_from_1999.",
     )
     parser.add_argument("--reps", type=whole(2), default=200, help="replications (default 200)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="master seed (default 0)")
