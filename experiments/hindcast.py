@@ -32,7 +32,7 @@ import pandas as pd
 
 from experiments import scoring
 from experiments.design import ResolvedDesign, load_design
-from model.catalogue import INSTITUTIONS
+from model.catalogue import INSTITUTIONS, STATUS_TIER
 from model.ensemble import Origin, block_size, run_points
 from model.errors import ScenarioError
 from model.rules.world import STATUSES
@@ -103,9 +103,11 @@ def forecast_origin(
 ) -> Origin:
     """The held-out forecast's origin: the statuses the record had when it is issued.
 
-    The forecast of 2015-2024 is issued at 2015Q1 knowing what persistence knows
-    (the record's out-of-sample start: end-2014, for the EAEU 2 January 2015); the
-    run's alignments and drivers are its own, simulated from 1999 (docs/validation.md).
+    The forecast of 2015-2024 is issued at 2015Q1 from the statuses persistence starts
+    from (the record's out-of-sample start: end-2014, for the EAEU 2 January 2015); the
+    run's alignments and drivers are its own, simulated from 1999, and the recorded
+    driver shocks of 2015-2024 still act on it, as on the whole hindcast: it is a forecast
+    conditional on the drivers, which persistence does not use (docs/validation.md).
 
     Raises:
         ScenarioError: ``at`` is not inside the scenario, or the reference lacks a state.
@@ -120,7 +122,11 @@ def forecast_origin(
         for k, inst in enumerate(INSTITUTIONS):
             if (code, inst) not in found:
                 raise ScenarioError(f"the record has no status of {code} in {inst} at {at}")
-            status[i, k] = STATUSES.index(RECORD_STATUS[inst][found[code, inst]])
+            word = RECORD_STATUS[inst][found[code, inst]]
+            own = getattr(scenario.states[code].status, inst)
+            if found[code, inst] == "out" and STATUS_TIER[own] == 0:
+                word = own  # never in it since the start ("none"), or already out then
+            status[i, k] = STATUSES.index(word)
     return Origin(step=step, status=status)
 
 
@@ -453,7 +459,8 @@ def hindcast(
     picture to 2024Q4 (scored in sample, and out of sample as ``model_from_1999``),
     and the same but re-started at 2015Q1 from the statuses recorded by then
     (scored out of sample as ``model``: a forecast issued at the start of the
-    held-out period knows what persistence knows).
+    held-out period from the statuses persistence starts from, conditional on the
+    recorded driver shocks of 2015-2024 as the whole hindcast is).
 
     Raises:
         ScenarioError: a bad option or posterior, or a run that failed.

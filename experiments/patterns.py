@@ -90,7 +90,8 @@ def markdown(patterns: Patterns) -> list[str]:
     """The pattern checks as Markdown lines for the hindcast report."""
     lines = ["## Pattern checks (not fitted)", ""]
     lines.append(
-        "Simulated alignment with Russia at the indicator's year end (mean over runs) against "
+        "Simulated alignment with Russia at the indicator's year end (mean over Mesa-model runs "
+        "from 1999, not re-started at 2015 as the scored out-of-sample forecast is) against "
         "independent indicators; Spearman's rho; a misfit is a state two or more ranks away. "
         "The October 2022 vote (ES-11/4) is not in the source list and is not used."
     )

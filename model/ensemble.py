@@ -73,10 +73,38 @@ class Origin:
     step: int
     status: np.ndarray
 
+    def __post_init__(self) -> None:
+        status = np.asarray(self.status)
+        if isinstance(self.step, bool) or not isinstance(self.step, int | np.integer) or self.step < 1:
+            raise ValueError(f"origin: step {self.step!r} is not a step; allowed a whole number >= 1")
+        if status.ndim != 2 or status.shape[1] != len(INSTITUTIONS) or status.dtype.kind not in "iu":
+            raise ValueError(
+                f"origin: status has shape {status.shape} ({status.dtype}); allowed status codes, "
+                f"one row per state and one column per institution ({', '.join(INSTITUTIONS)})"
+            )
+        if ((status < 0) | (status >= len(STATUSES))).any():
+            raise ValueError(
+                f"origin: a status code outside 0-{len(STATUSES) - 1}; allowed codes of {STATUSES}"
+            )
+
+    def check(self, scenario: Scenario) -> None:
+        """Refuse an origin that does not fit ``scenario`` (its states, in order, and its horizon)."""
+        if len(self.status) != len(scenario.states):
+            raise ValueError(
+                f"origin: {len(self.status)} rows of statuses for {scenario.name}'s {len(scenario.states)} "
+                "states; allowed one row per state, in the scenario's order"
+            )
+        if self.step > scenario.horizon:
+            raise ValueError(
+                f"origin: step {self.step} is after {scenario.name}'s last ({scenario.horizon}); "
+                f"allowed 1 to {scenario.horizon}"
+            )
+
     def apply(self, world: World) -> None:
-        """Set every run of ``world`` to the observed statuses, with no streak running."""
+        """Set every run of ``world`` to the observed statuses, with no threshold streak running."""
         world.status = np.broadcast_to(self.status, world.status.shape).copy()
         world.streak = np.zeros_like(world.streak)
+        world.air_streak = np.zeros_like(world.air_streak)
 
 
 def run_generator(seed: Seed) -> np.random.Generator:
@@ -180,6 +208,9 @@ def run_ensemble(
         else:
             groups.setdefault(key, []).append(r)
     scenarios = [valid.get(id(s), s) for s in scenarios]
+    if origin is not None:
+        for s in valid.values():
+            origin.check(s)
     series: dict[str, np.ndarray] | None = None
     frames: list[pd.DataFrame] = []
     if every is not None and len({scenarios[rows[0]].horizon for rows in groups.values()}) > 1:
@@ -346,6 +377,8 @@ def run_points(
         base = checked(base)
     except ScenarioError:  # every run fails with the schema's message (run_ensemble records it)
         return run_ensemble([base] * len(seeds), seeds, **options)
+    if origin is not None:
+        origin.check(base)
     setters = [_setter(base, p) for p in paths]
     if not paths:
         return run_ensemble([base] * len(seeds), seeds, **options)

@@ -317,3 +317,26 @@ def test_a_forecast_origin_restarts_the_runs_from_the_observed_statuses(monkeypa
         for name in MEASURES:
             np.testing.assert_allclose(mesa.series[name], restarted.series[name], rtol=0, atol=1e-12)
         assert mesa.events.astype(str).equals(restarted.events.astype(str))
+
+
+def test_an_origin_that_does_not_fit_is_refused_in_one_line():
+    from model.ensemble import Origin
+
+    scenario = load_scenario("baseline").model_copy(update={"horizon": 4})
+    n = len(scenario.states)
+    with pytest.raises(ValueError, match="allowed a whole number >= 1"):
+        Origin(step=0, status=np.zeros((n, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match="one column per institution"):
+        Origin(step=1, status=np.zeros((n, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="outside 0-6"):
+        Origin(step=1, status=np.full((n, 3), 7, dtype=np.int64))
+    with pytest.raises(ValueError, match="one row per state"):
+        run_ensemble([scenario], [0], origin=Origin(step=2, status=np.zeros((n + 1, 3), dtype=np.int64)))
+    with pytest.raises(ValueError, match="allowed 1 to 4"):
+        run_points(
+            scenario,
+            [],
+            np.zeros((1, 0)),
+            [0],
+            origin=Origin(step=5, status=np.zeros((n, 3), dtype=np.int64)),
+        )
