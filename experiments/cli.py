@@ -69,6 +69,12 @@ def register_sweep(subparsers: argparse._SubParsersAction) -> Handler:
         help="run a design of up to N runs (default: a million; larger designs are refused)",
     )
     parser.add_argument("--yes", action="store_true", help="run a design of any size that fits in memory")
+    parser.add_argument(
+        "--median",
+        action="store_true",
+        help="calibrated parameters at the scenario's values (the posterior median) instead of drawn "
+        "per replication from the posterior (the design's `parameters: median`)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no plan line, no progress bar")
     return _sweep
 
@@ -109,6 +115,8 @@ def resume_command(args: argparse.Namespace, out: Path) -> str:
         words.append("--yes")
     elif args.max_runs:
         words += ["--max-runs", str(args.max_runs)]
+    if getattr(args, "median", False):
+        words.append("--median")
     if args.quiet:
         words.append("-q")
     return shlex.join(words)
@@ -122,7 +130,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     if args.retry_failed and not args.resume:
         raise ScenarioError("--retry-failed needs --resume")
-    design = load_design(args.design)
+    design = load_design(args.design, **({"parameters": "median"} if args.median else {}))
     out = args.out or Path("results") / "sweeps" / design.name
     resume_hint = resume_command(args, out)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a batch system's kill: stop cleanly
@@ -285,8 +293,9 @@ def register_compare(subparsers: argparse._SubParsersAction) -> Handler:
     parser = subparsers.add_parser(
         "compare",
         help="run two scenarios with common random numbers and show the difference",
-        description="Run both scenarios with the same seed per replication (common random numbers) "
-        "and print the mean difference B - A of each outcome with a 95% confidence interval.",
+        description="Run both scenarios with the same seed and the same posterior draw of the "
+        "calibrated parameters per replication (common random numbers) and print the mean "
+        "difference B - A of each outcome with a 95% confidence interval.",
     )
     parser.add_argument("scenario_a", help="scenario name or YAML path (A, the reference)")
     parser.add_argument("scenario_b", help="scenario name or YAML path (B)")
@@ -296,6 +305,12 @@ def register_compare(subparsers: argparse._SubParsersAction) -> Handler:
     parser.add_argument("--workers", type=positive_int, help="local worker processes (default: CPUs)")
     parser.add_argument("--measures", help="comma-separated measures (default: a headline set; 'all')")
     parser.add_argument("--out", type=Path, help="also write compare.csv, runs.csv and compare.png here")
+    parser.add_argument(
+        "--median",
+        action="store_true",
+        help="calibrated parameters at each scenario's values (the posterior median) instead of the "
+        "same posterior draw for both scenarios per replication",
+    )
     return _compare
 
 
@@ -318,6 +333,7 @@ def _compare(args: argparse.Namespace) -> int:
         steps=args.steps,
         workers=args.workers,
         measures=measures,
+        parameters="median" if args.median else "posterior",
     )
     print(format_table(result))
     if args.out:

@@ -1,7 +1,9 @@
 """Two scenarios compared with common random numbers.
 
 Both scenarios run the same replications with the same seeds (replication
-``r`` uses ``SeedSequence(seed).spawn(reps)[r]`` in both), so the noise they
+``r`` uses ``SeedSequence(seed).spawn(reps)[r]`` in both) and, by default, the same
+calibrated parameters drawn from the posterior (:mod:`experiments.posterior`), so the
+noise and the parameter uncertainty they
 share cancels in the paired difference B - A and its confidence interval is
 narrower than that of two independent samples (common random numbers; Law
 2015, ch. 11; Nelson 2013). The report gives, per outcome, the two means, the
@@ -20,6 +22,7 @@ import pandas as pd
 
 from experiments.backends import check_workers, make_backend, whole_number
 from experiments.design import MEASURES
+from experiments.posterior import parameter_draws
 from experiments.runs import Chunk, ChunkResult, RunContext
 from experiments.store import OutputFiles, as_path
 from experiments.sweep import execute
@@ -75,6 +78,15 @@ class Comparison:
     steps: int
     runs: pd.DataFrame
     summary: pd.DataFrame
+    parameters: str = "posterior"
+    drawn: tuple[str, ...] = ()
+
+    @property
+    def parameters_text(self) -> str:
+        """How the calibrated parameters were set, in words."""
+        if not self.drawn:
+            return "calibrated parameters at each scenario's own values"
+        return f"{len(self.drawn)} calibrated parameters drawn from the posterior per replication"
 
 
 def _t_quantile(df: int) -> float:
@@ -135,6 +147,7 @@ def compare(
     steps: int | None = None,
     workers: int | None = None,
     measures: list[str] | None = None,
+    parameters: str = "posterior",
 ) -> Comparison:
     """Run two scenarios with common random numbers and compare their outcomes.
 
@@ -146,6 +159,10 @@ def compare(
         steps: quarters to run both (default: A's horizon).
         workers: local worker processes (default: CPUs; 1 runs serially).
         measures: measures to compare (default :data:`HEADLINE`; ``["all"]`` for all).
+        parameters: ``posterior`` (default): replication r of both scenarios draws the same
+            calibrated parameters from the posterior (:mod:`experiments.posterior`);
+            ``median``: each scenario's own values (the posterior median for the
+            present-day scenarios).
 
     Returns:
         The paired runs and the summary.
@@ -177,6 +194,7 @@ def compare(
         if name not in MEASURES:
             raise ScenarioError(f"measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")
 
+    draws = {label: parameter_draws(s, seed=seed, mode=parameters) for label, s in (("A", a), ("B", b))}
     ids = np.arange(reps, dtype=np.int64)
     chunk_size = max(1, math.ceil(reps / 8))
     tasks = []
@@ -188,7 +206,8 @@ def compare(
             quarters=steps,
             entropy=seed,
             measures=tuple(MEASURES),
-            token=f"compare-{label}-{scenario.digest()[:12]}-{seed}",
+            token=f"compare-{label}-{scenario.digest()[:12]}-{seed}-{parameters}",
+            draws=draws[label],
         )
         for start in range(0, reps, chunk_size):
             part = ids[start : start + chunk_size]
@@ -214,8 +233,17 @@ def compare(
         backend.close(cancel=True)
     runs = pd.concat(frames, ignore_index=True).sort_values(["scenario", "replication"])
     runs = runs.reset_index(drop=True)
+    drawn = tuple(dict.fromkeys(p for d in draws.values() if d is not None for p in d.paths))
     return Comparison(
-        a=a, b=b, reps=reps, seed=seed, steps=steps, runs=runs, summary=summarise(runs, measures)
+        a=a,
+        b=b,
+        reps=reps,
+        seed=seed,
+        steps=steps,
+        runs=runs,
+        summary=summarise(runs, measures),
+        parameters=parameters,
+        drawn=drawn,
     )
 
 
@@ -233,7 +261,7 @@ def format_table(result: Comparison) -> str:
     """The comparison as a text table."""
     lines = [
         f"compare {result.a.name} (A) with {result.b.name} (B): {result.reps} replications with "
-        f"common random numbers (seed {result.seed}), {result.steps} quarters",
+        f"common random numbers (seed {result.seed}), {result.steps} quarters, {result.parameters_text}",
         f"{'measure':<24}{'A mean':>10}{'B mean':>10}{'B - A':>10}   {'95% CI of B - A':<22}{'CRN gain':>9}",
     ]
     for row in result.summary.itertuples():
@@ -307,7 +335,7 @@ def write_comparison(result: Comparison, out: Path | str) -> list[Path]:
         ax.axis("off")
     fig.suptitle(
         f"{result.b.name} minus {result.a.name}: paired differences (grey), mean and 95% CI (red); "
-        f"{result.reps} replications, common random numbers",
+        f"{result.reps} replications, common random numbers, {result.parameters_text}",
         fontsize=9,
     )
     path = written.claim(out / "compare.png")

@@ -42,6 +42,7 @@ import annotated_types
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from experiments.posterior import ParameterDraws, parameter_draws
 from model.errors import ScenarioError
 from model.extras import require
 from model.model import MODEL_FIELDS
@@ -209,6 +210,12 @@ class Design(_Strict):
     )
     outputs: Outputs = Field(default_factory=Outputs, description="What each run keeps.")
     seed: Whole = Field(ge=0, le=MAX_SEED, description="Master seed; run i gets child i of it.")
+    parameters: Literal["posterior", "median"] = Field(
+        "posterior",
+        description="The calibrated behavioural parameters: drawn from the posterior per replication "
+        "(where the scenario holds their median and no factor sets them), or the scenario's own "
+        "values (median).",
+    )
 
 
 # --------------------------------------------------------------------------- factor paths
@@ -498,7 +505,16 @@ class ResolvedDesign:
             "seed": self.seed,
             "n_points": self.n_points,
             "n_runs": self.n_runs,
+            "parameters": {"mode": "median", "drawn": []} if self.draws is None else self.draws.as_json(),
         }
+
+    @cached_property
+    def draws(self) -> ParameterDraws | None:
+        """The calibrated parameters each replication draws from the posterior (None: none).
+
+        See :mod:`experiments.posterior`: replication r of every point takes the same draw.
+        """
+        return parameter_draws(self.scenario, seed=self.seed, mode=self.design.parameters, fixed=self.paths)
 
     @cached_property
     def digest(self) -> str:

@@ -32,6 +32,11 @@ import pandas as pd
 
 from experiments import scoring
 from experiments.design import ResolvedDesign, load_design
+from experiments.posterior import (
+    Posterior,
+    draw_rows,
+    load_posterior,
+)
 from model.catalogue import INSTITUTIONS, STATUS_TIER
 from model.ensemble import Origin, block_size, run_points
 from model.errors import ScenarioError
@@ -43,10 +48,6 @@ HISTORICAL = "historical_1999"
 CALIBRATION = "calibration"
 #: The record of memberships the hindcast is scored on.
 EVENTS_CSV = DATA_DIR / "membership_events.csv"
-#: The posterior shipped with the package: accepted draws, and what made them.
-POSTERIOR_DIR = DATA_DIR / "posterior"
-POSTERIOR_CSV = POSTERIOR_DIR / "posterior.csv"
-POSTERIOR_JSON = POSTERIOR_DIR / "posterior.json"
 #: The last quarter of the calibration period.
 IN_SAMPLE_END = Quarter(2014, 4)
 #: The quarter the held-out forecast is issued at, from the statuses recorded by then.
@@ -211,55 +212,6 @@ def run_distances(simulated: pd.DataFrame, recorded: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------- calibration
 
 
-@dataclass(frozen=True)
-class Posterior:
-    """Accepted parameter draws and what made them.
-
-    Attributes:
-        draws: one row per accepted draw: ``draw`` (its index in the prior sample),
-            one column per parameter path, ``distance``.
-        meta: method, prior ranges, distance, acceptance rate, cost, design digest.
-    """
-
-    draws: pd.DataFrame
-    meta: dict[str, Any]
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        """The calibrated parameters' key paths."""
-        return tuple(self.meta["parameters"])
-
-    def median(self) -> np.ndarray:
-        """The posterior median of each parameter (integers rounded)."""
-        values = self.draws[list(self.paths)].median().to_numpy(dtype=float)
-        return np.where(self.integer_mask(), np.rint(values), values)
-
-    def integer_mask(self) -> np.ndarray:
-        """Which parameters are whole numbers."""
-        return np.array([self.meta["prior"][p].get("integer", False) for p in self.paths], dtype=bool)
-
-
-def load_posterior(csv: Path = POSTERIOR_CSV, meta: Path = POSTERIOR_JSON) -> Posterior:
-    """Read a posterior (the shipped one by default).
-
-    Raises:
-        ScenarioError: the files are missing or do not hold a posterior.
-    """
-    try:
-        info = json.loads(Path(meta).read_text(encoding="utf-8"))
-        draws = pd.read_csv(csv)
-    except FileNotFoundError as exc:
-        raise ScenarioError(
-            f"{exc.filename}: no posterior there; run `cohesion calibrate` to make one"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"{csv}: not a readable posterior ({type(exc).__name__})") from None
-    params = info.get("parameters") if isinstance(info, dict) else None
-    if not isinstance(params, list) or not set(params) <= set(draws.columns) or draws.empty:
-        raise ScenarioError(f"{csv}: not a posterior (expected the columns of {meta}'s parameters)")
-    return Posterior(draws=draws, meta=info)
-
-
 def calibrate(
     design: str | Path = CALIBRATION,
     *,
@@ -414,11 +366,10 @@ def plot_posterior(posterior: Posterior, path: Path) -> None:
 
 
 def posterior_values(posterior: Posterior, reps: int, *, seed: int, median: bool) -> np.ndarray:
-    """Each replication's parameters: a posterior draw (chosen from ``seed``), or the median."""
+    """Each replication's parameters: a posterior draw (``draw_rows``) or the median."""
     if median:
         return np.tile(posterior.median(), (reps, 1))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32,)))
-    rows = rng.integers(0, len(posterior.draws), size=reps)
+    rows = draw_rows(seed, np.arange(reps), len(posterior.draws))
     return posterior.draws[list(posterior.paths)].to_numpy(dtype=float)[rows]
 
 

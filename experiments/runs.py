@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from experiments.posterior import ParameterDraws
 from model.ensemble import collected_steps, point_scenario, run_points
 from model.scenario import Scenario
 
@@ -56,6 +57,15 @@ class RunContext:
     every: int | None = None
     series_measures: tuple[str, ...] = ()
     token: str = ""
+    draws: ParameterDraws | None = None
+
+    def run_paths(self, chunk: Chunk) -> tuple[tuple[str, ...], tuple[bool, ...], np.ndarray]:
+        """Every run's set key paths, which are integers, and values: the factors, then the draws."""
+        if self.draws is None:
+            return self.paths, self.integer, chunk.values
+        drawn = self.draws.for_replications(chunk.replications)
+        values = np.hstack([chunk.values.reshape(len(chunk), len(self.paths)), drawn])
+        return (*self.paths, *self.draws.paths), (*self.integer, *(False,) * len(self.draws.paths)), values
 
 
 @dataclass(frozen=True)
@@ -176,12 +186,13 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     """
     base = context.scenario.run_for(context.quarters)
     seeds = [run_seed(context.entropy, run_id) for run_id in chunk.run_ids.tolist()]
+    paths, integer, values = context.run_paths(chunk)
     result = run_points(
         base,
-        context.paths,
-        chunk.values,
+        paths,
+        values,
         seeds,
-        integer=context.integer,
+        integer=integer,
         every=context.every,
         series_measures=context.series_measures,  # only these are held per step
     )
@@ -235,6 +246,7 @@ def context_of(design: ResolvedDesign) -> RunContext:
         every=design.every,
         series_measures=design.series_measures,
         token=design.digest[:16],
+        draws=design.draws,
     )
 
 

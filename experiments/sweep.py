@@ -28,7 +28,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -44,6 +44,7 @@ from experiments.backends import (
     make_backend,
     whole_number,
 )
+from experiments.posterior import ParameterDraws, load_posterior, posterior_digest
 from experiments.runs import (
     Chunk,
     ChunkResult,
@@ -579,7 +580,37 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
         quarters=design["quarters"],
         entropy=int(row["seed_entropy"]),
         measures=tuple(design["outputs"]["measures"]),
+        draws=_stored_draws(out, design),
     )
-    scenario = context_point(context, np.array([row[p] for p in paths], dtype=float))
+    point = Chunk(
+        run_ids=np.array([run_id]),
+        point_ids=np.array([int(row["point_id"])]),
+        replications=np.array([int(row["replication"])]),
+        values=np.array([[row[p] for p in paths]], dtype=float),
+    )
+    run_paths, integer, values = context.run_paths(point)
+    scenario = context_point(replace(context, paths=run_paths, integer=integer), values[0])
     seed = np.random.SeedSequence(int(row["seed_entropy"]), spawn_key=(int(row["seed_spawn_key"]),))
     return simulate(scenario, seed=seed, collect=collect)
+
+
+def _stored_draws(out: Path, design: dict[str, Any]) -> ParameterDraws | None:
+    """The posterior draws a stored sweep made, rebuilt from the shipped posterior.
+
+    Raises:
+        ScenarioError: the sweep drew from a posterior other than the shipped one.
+    """
+    recorded = design.get("parameters") or {"mode": "median", "drawn": []}
+    drawn = tuple(recorded.get("drawn") or ())
+    if not drawn:
+        return None
+    if recorded.get("posterior_digest") != posterior_digest():
+        raise ScenarioError(
+            f"{out}: the sweep drew its parameters from another posterior than the one shipped now; "
+            "rerun it with the version that made it"
+        )
+    posterior = load_posterior()
+    values = posterior.draws[list(drawn)].to_numpy(dtype=float)
+    return ParameterDraws(
+        paths=drawn, values=values, seed=int(design["seed"]), digest=recorded["posterior_digest"]
+    )

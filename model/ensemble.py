@@ -34,6 +34,7 @@ from model.rules.measures import CHECKED, COUNTS, MEASURES, measure
 from model.rules.shocks import Schedule, compile_shocks, signature
 from model.rules.world import (
     DYNAMICS,
+    LADDER,
     POWER,
     STATE_SCALARS,
     STATUSES,
@@ -269,10 +270,10 @@ def _finish(
 
 # --------------------------------------------------------------------------- design points
 
-#: Scenario keys whose only constraint is their own range: a design point can set them
-#: straight into a world (the design checked the range). Others, such as a ladder
-#: threshold (the thresholds must stay ordered) or a trade share (shares sum to 1),
-#: go through a validated scenario per point.
+#: Scenario keys whose only constraint is their own range, or the order of an institution's
+#: thresholds (checked over every point, :func:`_ladders_ordered`): a design point can set
+#: them straight into a world (the design checked the range). Others, such as a trade
+#: share (shares sum to 1), go through a validated scenario per point.
 _PLAIN_INSTITUTION_KEYS = (*THRESHOLDS, "patience")
 
 
@@ -305,13 +306,13 @@ def _setter(base: Scenario, path: str) -> Callable[[World, np.ndarray], None] | 
                 world.thresholds[key][:, 0, 0] = values
 
         return threshold
-    if len(parts) == 3 and parts[0] == "institutions" and parts[1] in INSTITUTIONS and parts[2] == "cost":
-        k = INSTITUTIONS.index(parts[1])
+    if len(parts) == 3 and parts[0] == "institutions" and parts[1] in INSTITUTIONS and parts[2] in LADDER:
+        k, rung = INSTITUTIONS.index(parts[1]), parts[2]
 
-        def cost(world: World, values: np.ndarray) -> None:
-            world.ladder["cost"][:, 0, k] = values
+        def ladder(world: World, values: np.ndarray) -> None:
+            world.ladder[rung][:, 0, k] = values
 
-        return cost
+        return ladder  # the thresholds' order is checked over every point (_ladders_ordered)
     if len(parts) == 3 and parts[0] == "states" and parts[1] in base.states:
         i, key = list(base.states).index(parts[1]), parts[2]
         if key == "economic_weight":
@@ -474,6 +475,26 @@ def _plain_values_valid(
         return False
     for ends in (values.min(axis=0), values.max(axis=0)):
         if isinstance(_point(base, paths, integer, ends), str):
+            return False
+    return _ladders_ordered(base, paths, values)
+
+
+def _ladders_ordered(base: Scenario, paths: Sequence[str], values: np.ndarray) -> bool:
+    """Whether every point keeps each ladder it changes ordered (``leave <= step_down < step_up <= join``).
+
+    The one joint constraint among the keys written straight into the arrays: the
+    column ends passing the schema do not show that every row does.
+    """
+    for inst in INSTITUTIONS:
+        mine = {p.split(".")[2]: k for k, p in enumerate(paths) if p.startswith(f"institutions.{inst}.")}
+        if not mine.keys() - {"cost"}:
+            continue
+        rung = {
+            name: values[:, mine[name]] if name in mine else getattr(base.institutions[inst], name)
+            for name in ("leave", "step_down", "step_up", "join")
+        }
+        ok = (rung["leave"] <= rung["step_down"]) & (rung["step_down"] < rung["step_up"])
+        if not np.all(ok & (rung["step_up"] <= rung["join"])):
             return False
     return True
 

@@ -199,7 +199,9 @@ def summary_figure(results: Results) -> plt.Figure:
     ax.plot(model["date"], model["cohesion"], color="black", lw=2.5, label="alliance cohesion")
     for inst, style in zip(INSTITUTIONS, ("--", "-.", ":"), strict=True):
         ax.plot(model["date"], model[f"cohesion_{inst}"], ls=style, lw=1.5, label=inst.upper())
-    ax.set_ylim(0, min(1.0, max(0.4, 1.2 * model["cohesion"].max())))
+    shown = model[["cohesion", *(f"cohesion_{i}" for i in INSTITUTIONS)]].to_numpy(dtype=float)
+    top = np.nanmax(shown) if np.isfinite(shown).any() else 0.0  # every index drawn stays in view
+    ax.set_ylim(0, min(1.0, max(0.4, 1.2 * top)))
     ax.set_ylabel("cohesion index (0-1)")
     ax.set_title(
         f"{results.scenario.name}: {results.scenario.description}  (seed {results.seed_label})",

@@ -71,7 +71,23 @@ def test_design_points_set_into_the_arrays_equal_validated_scenarios():
         overrides = {p: (round(v) if i else float(v)) for p, i, v in row}
         scenario = base.with_overrides(overrides)
         _same_run(fast, r, simulate(scenario, seed=seeds[r], collect="model"))
-    # A key with a joint constraint (ordered ladder thresholds) goes through a scenario per point.
+    # Ladder thresholds (ordered, a joint constraint) go straight into the arrays too when every
+    # point keeps them ordered, and give each point's validated scenario's numbers.
+    ladder = ["institutions.cis.step_down", "institutions.csto.step_down", "institutions.eaeu.join"]
+    steps = np.column_stack([rng.uniform(0, 0.25, n), rng.uniform(0.06, 0.3, n), rng.uniform(0.5, 1, n)])
+    laddered = run_points(
+        base,
+        [*paths, *ladder],
+        np.column_stack([values, steps]),
+        seeds,
+        integer=[*integer, 0, 0, 0],
+        every=1,
+        events=True,
+    )
+    for r in (0, 9, 23):
+        row = zip([*paths, *ladder], [*integer, 0, 0, 0], [*values[r], *steps[r]], strict=True)
+        scenario = base.with_overrides({p: (round(v) if i else float(v)) for p, i, v in row})
+        _same_run(laddered, r, simulate(scenario, seed=seeds[r], collect="model"))
     slow = run_points(
         base,
         [*paths, "institutions.csto.leave"],

@@ -153,13 +153,19 @@ def test_baseline_starts_from_the_end_2024_memberships(baseline):
 
 
 @pytest.mark.slow
-def test_baseline_keeps_the_2024_memberships_across_seeds(twenty_baseline_runs):
-    """No exit, suspension or entry happens in the status-quo scenario, in any of 20 seeds."""
+def test_baseline_keeps_russias_closest_partners_across_seeds(twenty_baseline_runs):
+    """With the calibrated parameters the end-2024 statuses are the start, not the rest state
+    (Kazakhstan's CSTO membership, for one, is at risk: docs/model.md 7); but Belarus, Tajikistan
+    and Kyrgyzstan, the most aligned with Russia, keep every membership they have in all 20 seeds,
+    and every state stays in the CIS."""
+    changed_any = False
     for run in twenty_baseline_runs:
         changes = run.events[run.events["to"] != "boycott"]
-        assert changes.empty, changes.to_string()
-        last = run.final()
-        assert (last["cis_members"], last["csto_members"], last["eaeu_members"]) == (8, 5, 5)
+        changed_any |= not changes.empty
+        assert not changes["state"].isin(["BLR", "TJK", "KGZ"]).any(), changes.to_string()
+        assert not (changes["institution"] == "cis").any(), changes.to_string()
+        assert run.final()["cis_members"] == 8
+    assert changed_any  # the status quo is not imposed: some seed moves a status
 
 
 @pytest.mark.slow

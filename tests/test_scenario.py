@@ -48,9 +48,16 @@ def test_extends_by_relative_path_inside_the_folder_tree(tmp_path):
     assert (scenario.name, scenario.powers.west.engagement) == ("my_variant", 0.6)
 
 
-def test_defaults_are_those_of_the_schema(baseline):
-    assert baseline.weights == Scenario.model_fields["weights"].default_factory()
-    assert baseline.institutions.csto.step_down == 0.12
+def test_the_baseline_sets_only_the_calibrated_behavioural_parameters(baseline):
+    # the ten fitted on 1999-2014 (tests/test_posterior.py: at the posterior median); the rest
+    # of the weights, dynamics and thresholds are the schema's defaults
+    defaults = Scenario.model_fields["weights"].default_factory()
+    calibrated = {"security", "economy", "autonomy", "identity"}
+    for name, value in baseline.weights.model_dump().items():
+        assert (value != getattr(defaults, name)) == (name in calibrated), name
+    assert baseline.institutions.csto.step_down != 0.12  # the hand-set default, replaced
+    assert baseline.institutions.csto.leave == 0.06 and baseline.institutions.eaeu.join == 0.9
+    assert baseline.dynamics.adjustment == Scenario.model_fields["dynamics"].default_factory().adjustment
 
 
 def test_digest_is_stable_and_key_order_free(baseline):

@@ -1,0 +1,211 @@
+"""The posterior of the behavioural parameters, and how ensembles draw from it.
+
+``cohesion calibrate`` (:mod:`experiments.hindcast`) fits ten behavioural parameters
+on the 1999-2014 record; the result ships in ``data/posterior/`` (installed as
+``model/data/posterior/``). ``scenarios/baseline.yaml`` sets those parameters at the
+posterior median, so one run of a present-day scenario uses the calibrated values.
+An ensemble (a sweep's replications, a comparison's) draws each replication's values
+from the posterior instead, so its spread carries the parameters' uncertainty and not
+only the noise (:class:`ParameterDraws`):
+
+- replication ``r`` of a sweep or comparison with master seed ``s`` takes accepted
+  draw ``draw_rows(s, r)`` (:func:`draw_rows`), the same at every design point and in
+  both scenarios of a comparison (common random numbers);
+- a parameter is drawn only where the scenario holds the posterior median (as
+  written in ``baseline.yaml``, to :data:`MEDIAN_TOLERANCE`) and the design does not
+  vary it: a scenario that sets its own value, or a factor, keeps it. The historical
+  scenario, which the calibration runs, keeps the schema defaults and draws nothing;
+- ``parameters: median`` in a design (``--median``) draws nothing: the scenario's own
+  values, the posterior median for the present-day scenarios.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.errors import ScenarioError
+from model.scenario import DATA_DIR, Scenario
+
+#: The posterior shipped with the package: accepted draws, and what made them.
+POSTERIOR_DIR = DATA_DIR / "posterior"
+POSTERIOR_CSV = POSTERIOR_DIR / "posterior.csv"
+POSTERIOR_JSON = POSTERIOR_DIR / "posterior.json"
+#: A scenario value this close to the posterior median is the median (baseline.yaml rounds it).
+MEDIAN_TOLERANCE = 5e-4
+#: The first spawn-key entry of the draw choice (run seeds use one-entry keys: no overlap).
+DRAW_KEY = 2**32
+#: How an ensemble sets the calibrated parameters: drawn per replication, or the scenario's.
+PARAMETER_MODES = ("posterior", "median")
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Accepted parameter draws and what made them.
+
+    Attributes:
+        draws: one row per accepted draw: ``draw`` (its index in the prior sample),
+            one column per parameter path, ``distance``.
+        meta: method, prior ranges, distance, acceptance rate, cost, design digest.
+    """
+
+    draws: pd.DataFrame
+    meta: dict[str, Any]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The calibrated parameters' key paths."""
+        return tuple(self.meta["parameters"])
+
+    def median(self) -> np.ndarray:
+        """The posterior median of each parameter (integers rounded)."""
+        values = self.draws[list(self.paths)].median().to_numpy(dtype=float)
+        return np.where(self.integer_mask(), np.rint(values), values)
+
+    def integer_mask(self) -> np.ndarray:
+        """Which parameters are whole numbers."""
+        return np.array([self.meta["prior"][p].get("integer", False) for p in self.paths], dtype=bool)
+
+
+def load_posterior(csv: Path = POSTERIOR_CSV, meta: Path = POSTERIOR_JSON) -> Posterior:
+    """Read a posterior (the shipped one by default).
+
+    Raises:
+        ScenarioError: the files are missing or do not hold a posterior.
+    """
+    try:
+        info = json.loads(Path(meta).read_text(encoding="utf-8"))
+        draws = pd.read_csv(csv)
+    except FileNotFoundError as exc:
+        raise ScenarioError(
+            f"{exc.filename}: no posterior there; run `cohesion calibrate` to make one"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{csv}: not a readable posterior ({type(exc).__name__})") from None
+    params = info.get("parameters") if isinstance(info, dict) else None
+    if not isinstance(params, list) or not set(params) <= set(draws.columns) or draws.empty:
+        raise ScenarioError(f"{csv}: not a posterior (expected the columns of {meta}'s parameters)")
+    return Posterior(draws=draws, meta=info)
+
+
+def draw_rows(seed: int, replications: Sequence[int] | np.ndarray, n_draws: int) -> np.ndarray:
+    """The posterior row each replication takes: the one rule every ensemble uses.
+
+    Row of replication ``r`` = the first word of ``SeedSequence(seed, spawn_key=(DRAW_KEY, r))``
+    modulo ``n_draws``: a pure function of the master seed and ``r``, so a chunk, a
+    worker or a re-run finds the same row whatever else it runs.
+    """
+    reps = np.asarray(replications, dtype=np.int64).reshape(-1)
+    words = [
+        np.random.SeedSequence(int(seed), spawn_key=(DRAW_KEY, int(r))).generate_state(1)[0] for r in reps
+    ]
+    return np.asarray(words, dtype=np.uint64) % np.uint64(n_draws)
+
+
+def scenario_value(scenario: Scenario, path: str) -> float:
+    """The number at a dotted key path of a scenario (e.g. ``institutions.cis.step_down``)."""
+    node: Any = scenario
+    for part in path.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return float(node)
+
+
+@dataclass(frozen=True)
+class ParameterDraws:
+    """The calibrated parameters an ensemble draws per replication, and the draws.
+
+    Attributes:
+        paths: the parameters drawn (key paths).
+        values: the posterior's accepted draws of those parameters, ``[draws, paths]``.
+        seed: the master seed the rows are chosen from.
+        digest: SHA-256 of the posterior's draws file (provenance; a re-run checks it).
+    """
+
+    paths: tuple[str, ...]
+    values: np.ndarray
+    seed: int
+    digest: str
+
+    def for_replications(self, replications: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The drawn values of each replication, ``[len(replications), paths]``."""
+        return self.values[draw_rows(self.seed, replications, len(self.values))]
+
+    def as_json(self) -> dict[str, Any]:
+        """What a store's manifest records of them."""
+        return {"mode": "posterior", "drawn": list(self.paths), "posterior_digest": self.digest}
+
+
+def posterior_digest(csv: Path = POSTERIOR_CSV) -> str:
+    """SHA-256 of a posterior's draws file."""
+    return hashlib.sha256(Path(csv).read_bytes()).hexdigest()
+
+
+def parameter_draws(
+    scenario: Scenario,
+    *,
+    seed: int,
+    mode: str = "posterior",
+    fixed: Sequence[str] = (),
+    posterior: Posterior | None = None,
+) -> ParameterDraws | None:
+    """The draws an ensemble of ``scenario`` makes, or None when it draws nothing.
+
+    Args:
+        scenario: the ensemble's scenario.
+        seed: the master seed (replication r's row: :func:`draw_rows`).
+        mode: ``posterior`` (draw) or ``median`` (draw nothing: the scenario's values).
+        fixed: key paths the ensemble sets itself (a design's factors): never drawn.
+        posterior: the posterior (default: the shipped one).
+
+    Raises:
+        ScenarioError: an unknown mode, or no readable posterior.
+    """
+    if mode not in PARAMETER_MODES:
+        raise ScenarioError(f"parameters: {mode!r} is not a mode; allowed: {', '.join(PARAMETER_MODES)}")
+    if mode == "median":
+        return None
+    post = posterior or load_posterior()
+    median = dict(zip(post.paths, post.median().tolist(), strict=True))
+    paths = tuple(
+        p
+        for p in post.paths
+        if p not in fixed and abs(scenario_value(scenario, p) - median[p]) <= MEDIAN_TOLERANCE
+    )
+    if not paths:
+        return None
+    values = post.draws[list(paths)].to_numpy(dtype=float)
+    digest = (
+        posterior_digest()
+        if posterior is None
+        else hashlib.sha256(post.draws.to_csv(index=False).encode()).hexdigest()
+    )
+    return ParameterDraws(paths=paths, values=values, seed=int(seed), digest=digest)
+
+
+def median_json() -> dict[str, Any]:
+    """What a manifest records of an ensemble that draws nothing."""
+    return {"mode": "median", "drawn": []}
+
+
+__all__ = [
+    "DRAW_KEY",
+    "MEDIAN_TOLERANCE",
+    "PARAMETER_MODES",
+    "POSTERIOR_CSV",
+    "POSTERIOR_DIR",
+    "POSTERIOR_JSON",
+    "ParameterDraws",
+    "Posterior",
+    "draw_rows",
+    "load_posterior",
+    "parameter_draws",
+    "posterior_digest",
+    "scenario_value",
+]
