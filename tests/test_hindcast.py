@@ -146,10 +146,10 @@ def test_the_committed_report_is_what_the_shipped_posterior_gives():
     np.testing.assert_allclose(result.scores["brier"], committed["brier"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(result.scores["log_loss"], committed["log_loss"], rtol=0, atol=1e-6)
     brier = result.scores.set_index(["forecaster", "period"])["brier"]
-    # what the validation document claims of it: better than both references in sample, better
-    # than persistence out of sample, within 0.005 of the base rate there, and far worse from 1999
+    # what the validation document claims of it: better than both references in sample; out of
+    # sample between the base rate (better) and persistence (worse); far worse from 1999
     in_sample = min(brier["persistence", "in_sample"], brier["base_rate", "in_sample"])
     assert brier["model", "in_sample"] < in_sample
-    assert brier["model", "out_of_sample"] < brier["persistence", "out_of_sample"]
-    assert abs(brier["model", "out_of_sample"] - brier["base_rate", "out_of_sample"]) < 0.005
+    held_out = brier.xs("out_of_sample", level="period")
+    assert held_out["base_rate"] < held_out["model"] < held_out["persistence"]
     assert brier["model_from_1999", "out_of_sample"] > brier["persistence", "out_of_sample"] + 0.1

@@ -11,29 +11,41 @@ from model.rules.world import Floats, R, W, World
 _sum = np.add.reduce
 
 
+def trade_pull(world: World) -> Floats:
+    """The log-rate at which trade with each pole would grow now, ``[runs, states, poles]``.
+
+    A partner's relative inducement, route access and the state's lean toward it pull
+    trade toward it, and Western secondary sanctions push it away from Russia:
+    ``g = trade_drift (I - mean I + access + 0.5 (a - 1/4)) - [k = R] trade_drift P_W``.
+    """
+    d = world.dynamics
+    inducement = world.inducement.transpose(0, 2, 1)
+    pull = inducement - _sum(inducement, axis=2, keepdims=True) / 4
+    pull += world.access
+    pull += 0.5 * (world.alignment - 0.25)
+    pull *= d["trade_drift"]
+    pull[..., R] -= d["trade_drift"][..., 0] * world.pressure[:, W]
+    return pull
+
+
 def drift(world: World) -> tuple[Floats, Floats, Floats, Floats]:
     """Trade and arms shares, opinion of Russia and trust after this quarter's conditions.
 
-    Trade shares grow with a partner's relative inducement, route access and the
-    state's lean toward it, and trade with Russia suffers from Western secondary
-    sanctions; arms shares grow with a supplier's delivery capacity and the lean;
-    opinion returns toward its anchor and answers Russian inducement and coercion;
-    trust in Russia recovers slowly. The "other" partner's growth is 0.
+    Trade shares grow at the change of their pull since the starting picture
+    (:func:`trade_pull` minus ``world.trade_pull0``): the observed shares are in
+    balance with the observed conditions, and only a change of inducement, access,
+    lean or sanctions moves them (the "other" partner's growth is 0). Arms shares
+    grow with a supplier's delivery capacity and the lean; opinion returns toward
+    its anchor and answers Russian inducement and coercion; trust in Russia
+    recovers slowly.
 
     Returns:
         New trade, arms, opinion and trust arrays (the world is not changed).
     """
     d, s = world.dynamics, world.scalars
-    inducement = world.inducement.transpose(0, 2, 1)
     lean = world.alignment - 0.25
-
-    growth = inducement - _sum(inducement, axis=2, keepdims=True) / 4
-    growth += world.access
-    growth += 0.5 * lean
-    growth *= d["trade_drift"]
-    growth[..., R] -= d["trade_drift"][..., 0] * world.pressure[:, W]
     trade = world.trade.copy()
-    trade[..., :4] *= np.exp(growth)
+    trade[..., :4] *= np.exp(trade_pull(world) - world.trade_pull0)
     trade /= _sum(trade, axis=2, keepdims=True)
 
     log_supply = np.log(np.maximum(world.powers["arms_supply"], 0.05))[:, None, :]

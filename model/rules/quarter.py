@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.rules import choice, institutions, powers, utility
-from model.rules.drift import apply_drift
+from model.rules.drift import apply_drift, trade_pull
 from model.rules.shocks import Schedule, Shock, Undo
 from model.rules.world import Floats, World
 
@@ -38,6 +38,7 @@ PICTURED = (
     "security_russia",
     "commitment",
     "initial_russia",
+    "trade_pull0",
 )
 
 
@@ -47,7 +48,8 @@ def set_up(world: World, known: Floats | None = None, picture: World | None = No
     The picture is the scenario's ``start_from`` (docs/model.md 3): the observed
     drivers and power levels, with the run's own behavioural parameters. Its
     equilibrium (found without noise) and what follows from it (utilities,
-    pressures, commitments, the alignment Russia's reaction measures drift from)
+    pressures, commitments, the alignment Russia's reaction measures drift from,
+    the trade pull the observed trade shares balance)
     become the world's step 0; the world's own drivers and levels then act from
     the first quarter. Without a picture the world is its own.
 
@@ -66,6 +68,7 @@ def set_up(world: World, known: Floats | None = None, picture: World | None = No
         evaluate(source)
     source.initial_russia[...] = source.alignment[..., 0]
     source.commitment[...] = institutions.commitments(source)
+    source.trade_pull0[...] = trade_pull(source)  # the observed shares balance the observed pull
     if picture is not None:
         for name in PICTURED:
             getattr(world, name)[...] = getattr(picture, name)

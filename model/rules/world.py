@@ -92,7 +92,9 @@ class World:
     :data:`STATUSES`) and ``streak`` ``[runs, states, institutions]``;
     ``air_defence`` and ``air_streak`` ``[runs, states]``; ``boycotts`` per state;
     the counters ``exits``, ``suspensions``, ``entries``, ``boycott_count`` per run;
-    ``initial_russia`` (the alignment with Russia after set-up; zeros before).
+    ``initial_russia`` (the alignment with Russia after set-up; zeros before);
+    ``trade_pull0`` (the trade pull of the starting picture, :func:`model.rules.drift.trade_pull`;
+    zeros before set-up).
 
     This quarter's intermediate results: ``pressure`` and ``inducement``
     ``[runs, poles, states]``, ``utility`` ``[runs, states, poles]``,
@@ -139,6 +141,7 @@ class World:
     economy_russia: Floats
     security_russia: Floats
     commitment: Floats
+    trade_pull0: Floats
 
     @property
     def runs(self) -> int:
@@ -257,5 +260,6 @@ def build_world(scenarios: Sequence[Scenario]) -> World:
         economy_russia=zeros.copy(),
         security_russia=zeros.copy(),
         commitment=np.zeros((u, n, 3)),
+        trade_pull0=np.zeros((u, n, 4)),
     )
     return world if rows == list(range(u)) else world.take(rows)
