@@ -194,7 +194,10 @@ def compare(
         if name not in MEASURES:
             raise ScenarioError(f"measures: unknown measure {name!r}; allowed: {', '.join(MEASURES)}")
 
-    draws = {label: parameter_draws(s, seed=seed, mode=parameters) for label, s in (("A", a), ("B", b))}
+    # both scenarios draw the parameters both would draw (a scenario's own value is kept, and then
+    # the other scenario keeps its value too, so B - A never mixes a draw with a fixed value)
+    own = {label: parameter_draws(s, seed=seed, mode=parameters) for label, s in (("A", a), ("B", b))}
+    draws = {"A": own["A"] and own["A"].common(own["B"]), "B": own["B"] and own["B"].common(own["A"])}
     ids = np.arange(reps, dtype=np.int64)
     chunk_size = max(1, math.ceil(reps / 8))
     tasks = []

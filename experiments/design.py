@@ -505,7 +505,9 @@ class ResolvedDesign:
             "seed": self.seed,
             "n_points": self.n_points,
             "n_runs": self.n_runs,
-            "parameters": {"mode": "median", "drawn": []} if self.draws is None else self.draws.as_json(),
+            "parameters": {"mode": self.design.parameters, "drawn": []}
+            if self.draws is None
+            else self.draws.as_json(),
         }
 
     @cached_property

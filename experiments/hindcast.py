@@ -241,7 +241,8 @@ def calibrate(
         if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
             raise ScenarioError(f"draws: {draws!r} is out of range; allowed a whole number >= 2")
         overrides["sampler"] = {"method": "latin", "n": draws}
-    resolved: ResolvedDesign = load_design(design, **overrides)
+    # the calibration never draws from a posterior (it makes one): the scenario's own values
+    resolved: ResolvedDesign = load_design(design, parameters="median", **overrides)
     if resolved.scenario.name != HISTORICAL:
         raise ScenarioError(
             f"{resolved.source}: scenario: {resolved.scenario.name!r}; a calibration design runs "

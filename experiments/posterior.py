@@ -141,10 +141,31 @@ class ParameterDraws:
         """What a store's manifest records of them."""
         return {"mode": "posterior", "drawn": list(self.paths), "posterior_digest": self.digest}
 
+    def common(self, other: ParameterDraws | None) -> ParameterDraws | None:
+        """These draws restricted to the parameters ``other`` draws too (None if none)."""
+        if other is None:
+            return None
+        keep = [k for k, p in enumerate(self.paths) if p in other.paths]
+        if not keep:
+            return None
+        return ParameterDraws(
+            paths=tuple(self.paths[k] for k in keep),
+            values=self.values[:, keep],
+            seed=self.seed,
+            digest=self.digest,
+        )
 
-def posterior_digest(csv: Path = POSTERIOR_CSV) -> str:
-    """SHA-256 of a posterior's draws file."""
-    return hashlib.sha256(Path(csv).read_bytes()).hexdigest()
+
+def posterior_digest(posterior: Posterior | None = None) -> str:
+    """SHA-256 of a posterior's accepted draws: their parameter names and values.
+
+    Not the file's bytes: the same posterior read from a file with other line endings has
+    the same digest, and so does a :class:`Posterior` made in memory.
+    """
+    post = posterior or load_posterior()
+    digest = hashlib.sha256(json.dumps(list(post.paths)).encode())
+    digest.update(np.ascontiguousarray(post.draws[list(post.paths)].to_numpy(dtype=np.float64)).tobytes())
+    return digest.hexdigest()
 
 
 def parameter_draws(
@@ -176,22 +197,35 @@ def parameter_draws(
     paths = tuple(
         p
         for p in post.paths
-        if p not in fixed and abs(scenario_value(scenario, p) - median[p]) <= MEDIAN_TOLERANCE
+        if p not in fixed
+        and abs(scenario_value(scenario, p) - median[p]) <= MEDIAN_TOLERANCE
+        and _keeps_ladder(scenario, p, post.draws[p].to_numpy(dtype=float), fixed)
     )
     if not paths:
         return None
     values = post.draws[list(paths)].to_numpy(dtype=float)
-    digest = (
-        posterior_digest()
-        if posterior is None
-        else hashlib.sha256(post.draws.to_csv(index=False).encode()).hexdigest()
-    )
-    return ParameterDraws(paths=paths, values=values, seed=int(seed), digest=digest)
+    return ParameterDraws(paths=paths, values=values, seed=int(seed), digest=posterior_digest(post))
 
 
-def median_json() -> dict[str, Any]:
-    """What a manifest records of an ensemble that draws nothing."""
-    return {"mode": "median", "drawn": []}
+def _keeps_ladder(scenario: Scenario, path: str, draws: np.ndarray, fixed: Sequence[str]) -> bool:
+    """Whether drawing a ladder threshold keeps its ladder ordered whatever the draw.
+
+    A rung is drawn only when no other rung of its ladder is set by the ensemble itself (a
+    factor could break the order at some point) and every accepted draw keeps the scenario's
+    ``leave <= step_down < step_up <= join``; otherwise it keeps the scenario's value.
+    """
+    parts = path.split(".")
+    if len(parts) != 3 or parts[0] != "institutions":
+        return True
+    if any(f.startswith(f"institutions.{parts[1]}.") and f != path for f in fixed):
+        return False
+    ladder = scenario.institutions[parts[1]]
+    rungs = {name: getattr(ladder, name) for name in ("leave", "step_down", "step_up", "join")}
+    for value in (draws.min(), draws.max()):
+        r = rungs | {parts[2]: float(value)}
+        if not r["leave"] <= r["step_down"] < r["step_up"] <= r["join"]:
+            return False
+    return True
 
 
 __all__ = [

@@ -412,7 +412,7 @@ def _sweep(
                 stream.write(
                     f"{design.name}: {len(todo):,} of {design.n_runs:,} runs to run on {backend.label}, "
                     f"about {_duration(estimate_seconds(design, len(todo), backend.slots))} at the "
-                    "benchmark rate\n"
+                    f"benchmark rate; {_drawn_text(design)}\n"
                 )
             stream.flush()
         bar = Progress(design.n_runs, done=len(done), stream=stream, enabled=progress)
@@ -604,13 +604,22 @@ def _stored_draws(out: Path, design: dict[str, Any]) -> ParameterDraws | None:
     drawn = tuple(recorded.get("drawn") or ())
     if not drawn:
         return None
-    if recorded.get("posterior_digest") != posterior_digest():
+    posterior = load_posterior()
+    if recorded.get("posterior_digest") != posterior_digest(posterior):
         raise ScenarioError(
             f"{out}: the sweep drew its parameters from another posterior than the one shipped now; "
             "rerun it with the version that made it"
         )
-    posterior = load_posterior()
     values = posterior.draws[list(drawn)].to_numpy(dtype=float)
     return ParameterDraws(
         paths=drawn, values=values, seed=int(design["seed"]), digest=recorded["posterior_digest"]
     )
+
+
+def _drawn_text(design: ResolvedDesign) -> str:
+    """The plan line's words on the calibrated parameters (drawn, or the scenario's values)."""
+    if design.draws is not None:
+        return f"{len(design.draws.paths)} calibrated parameters drawn from the posterior per replication"
+    if design.design.parameters == "median":
+        return "calibrated parameters at the scenario's values (median)"
+    return "no calibrated parameter drawn (the scenario sets its own, or the design varies them)"

@@ -67,20 +67,29 @@ GROUPS: list[tuple[str, type[BaseModel], str, str]] = [
     (
         "Utility weights (`weights`)",
         Weights,
-        "estimate; calibrated jointly (section 7)",
+        "default: estimate; security, economy, autonomy and identity fitted on 1999-2014 "
+        "(section 7; `baseline.yaml` holds their posterior median)",
         "weight",
     ),
-    ("Rates (`dynamics`)", Dynamics, "estimate; calibrated jointly (section 7)", "rate"),
+    (
+        "Rates (`dynamics`)",
+        Dynamics,
+        "default: estimate; temperature, hedging_temperature and noise fitted on 1999-2014 "
+        "(section 7; `baseline.yaml` holds their posterior median)",
+        "rate",
+    ),
     (
         "Institutional thresholds (`institutions`)",
         Institutions,
-        "calibrated to the end-2024 statuses (section 7)",
+        "default: placed by hand between 2024 commitments; cis_threat fitted on 1999-2014 "
+        "(section 7; `baseline.yaml` holds its posterior median)",
         "",
     ),
     (
         "One institution's ladder (`institutions.<cis|csto|eaeu>`)",
         Ladder,
-        "calibrated to the end-2024 statuses (section 7)",
+        "default: placed by hand between 2024 commitments; the CIS and CSTO step_down fitted on "
+        "1999-2014 (section 7; `baseline.yaml` holds their posterior median)",
         "",
     ),
 ]

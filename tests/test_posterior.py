@@ -122,3 +122,74 @@ def test_a_comparison_gives_both_scenarios_the_same_draw():
     # the draw is per replication, shared by A and B: B - A is far tighter than A's own spread
     d = drawn.runs.pivot(index="replication", columns="scenario", values="cohesion")
     assert np.std(d["B"] - d["A"]) < np.std(d["A"])
+
+
+def test_a_ladder_rung_is_drawn_only_where_every_draw_keeps_the_ladder_ordered(tmp_path):
+    # a design varying the CSTO `leave` could meet a drawn CSTO step-down below it: that rung
+    # then keeps the scenario's value, and no run fails
+    design = load_design(_design(tmp_path, factors={"institutions.csto.leave": [0.0, 0.12]}, replications=10))
+    assert "institutions.csto.step_down" not in design.draws.paths
+    assert "institutions.cis.step_down" in design.draws.paths
+    out = tmp_path / "store"
+    report = sweep(design, out, workers=1, progress=False)
+    assert report.failures == 0
+    high = tmp_path / "high.yaml"  # a scenario whose own CSTO step-up sits inside the posterior's range
+    high.write_text(
+        "extends: baseline\nname: high\ninstitutions:\n"
+        "  csto: {step_down: 0.139, leave: 0.06, step_up: 0.2, join: 0.5, cost: 0.0}\n"
+    )
+    assert "institutions.csto.step_down" not in parameter_draws(load_scenario(high), seed=0).paths
+
+
+def test_the_calibration_needs_no_posterior(monkeypatch):
+    import experiments.posterior as posterior
+
+    def missing(*args, **kwargs):
+        raise ScenarioError("no posterior there; run `cohesion calibrate` to make one")
+
+    monkeypatch.setattr(posterior, "load_posterior", missing)
+    design = load_design("calibration")
+    assert design.draws is None and design.as_json()["parameters"] == {"mode": "median", "drawn": []}
+    assert len(design.digest) == 64
+    from experiments.hindcast import calibrate
+
+    assert len(calibrate(draws=4, accept=0.5, progress=False).draws) == 2
+    with pytest.raises(ScenarioError, match="no posterior there"):  # a design that draws says so
+        parameter_draws(load_scenario("baseline"), seed=0)
+
+
+def test_the_posterior_digest_is_of_its_values_not_its_bytes(tmp_path):
+    from experiments.posterior import POSTERIOR_CSV, POSTERIOR_JSON, Posterior, posterior_digest
+
+    shipped = load_posterior()
+    crlf = tmp_path / "posterior.csv"
+    crlf.write_bytes(POSTERIOR_CSV.read_bytes().replace(b"\n", b"\r\n"))
+    again = load_posterior(crlf, POSTERIOR_JSON)
+    assert posterior_digest(again) == posterior_digest(shipped)
+    in_memory = Posterior(draws=shipped.draws.copy(), meta=dict(shipped.meta))
+    assert posterior_digest(in_memory) == posterior_digest(shipped)
+    changed = shipped.draws.copy()
+    changed.loc[0, shipped.paths[0]] += 0.001
+    assert posterior_digest(Posterior(draws=changed, meta=shipped.meta)) != posterior_digest(shipped)
+
+
+def test_a_comparison_draws_only_what_both_scenarios_draw(tmp_path):
+    own = tmp_path / "own.yaml"
+    own.write_text("extends: baseline\nname: own\ninstitutions:\n  cis_threat: 0.9\n")
+    result = compare("baseline", own, reps=3, steps=2, workers=1, measures=["cohesion"])
+    assert result.drawn and "institutions.cis_threat" not in result.drawn
+    assert "9 calibrated parameters drawn" in result.parameters_text
+
+
+def test_a_design_records_the_mode_it_asked_for(tmp_path):
+    own = tmp_path / "bare.yaml"  # a scenario that sets every calibrated parameter itself
+    own.write_text(
+        "extends: baseline\nname: bare\nweights: {security: 1, economy: 1, autonomy: 1, identity: 0.6}\n"
+        "dynamics: {temperature: 0.3, hedging_temperature: 0.6, noise: 0.03}\n"
+        "institutions:\n  cis_threat: 0.5\n"
+        "  cis: {step_down: 0.02, leave: 0.0, step_up: 0.3, join: 0.5, cost: 0.0}\n"
+        "  csto: {step_down: 0.12, leave: 0.06, step_up: 0.35, join: 0.5, cost: 0.0}\n"
+    )
+    design = load_design(_design(tmp_path, scenario=str(own)))
+    assert design.draws is None
+    assert design.as_json()["parameters"] == {"mode": "posterior", "drawn": []}
