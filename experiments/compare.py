@@ -236,7 +236,7 @@ def compare(
         backend.close(cancel=True)
     runs = pd.concat(frames, ignore_index=True).sort_values(["scenario", "replication"])
     runs = runs.reset_index(drop=True)
-    drawn = tuple(dict.fromkeys(p for d in draws.values() if d is not None for p in d.paths))
+    drawn = draws["A"].paths if draws["A"] is not None else ()  # the same paths as B's
     return Comparison(
         a=a,
         b=b,

@@ -125,7 +125,7 @@ class ParameterDraws:
         paths: the parameters drawn (key paths).
         values: the posterior's accepted draws of those parameters, ``[draws, paths]``.
         seed: the master seed the rows are chosen from.
-        digest: SHA-256 of the posterior's draws file (provenance; a re-run checks it).
+        digest: :func:`posterior_digest` of the posterior (provenance; a re-run checks it).
     """
 
     paths: tuple[str, ...]
@@ -133,9 +133,20 @@ class ParameterDraws:
     seed: int
     digest: str
 
+    @classmethod
+    def of(cls, posterior: Posterior, paths: Sequence[str], seed: int) -> ParameterDraws:
+        """The draws of ``paths`` from ``posterior``, rows chosen from ``seed``."""
+        values = posterior.draws[list(paths)].to_numpy(dtype=float)
+        return cls(paths=tuple(paths), values=values, seed=int(seed), digest=posterior_digest(posterior))
+
     def for_replications(self, replications: Sequence[int] | np.ndarray) -> np.ndarray:
-        """The drawn values of each replication, ``[len(replications), paths]``."""
-        return self.values[draw_rows(self.seed, replications, len(self.values))]
+        """The drawn values of each replication, ``[len(replications), paths]``.
+
+        A chunk repeats replication numbers (one per design point), so each distinct one
+        is drawn once.
+        """
+        distinct, index = np.unique(np.asarray(replications, dtype=np.int64), return_inverse=True)
+        return self.values[draw_rows(self.seed, distinct, len(self.values))[index.reshape(-1)]]
 
     def as_json(self) -> dict[str, Any]:
         """What a store's manifest records of them."""
@@ -201,10 +212,7 @@ def parameter_draws(
         and abs(scenario_value(scenario, p) - median[p]) <= MEDIAN_TOLERANCE
         and _keeps_ladder(scenario, p, post.draws[p].to_numpy(dtype=float), fixed)
     )
-    if not paths:
-        return None
-    values = post.draws[list(paths)].to_numpy(dtype=float)
-    return ParameterDraws(paths=paths, values=values, seed=int(seed), digest=posterior_digest(post))
+    return ParameterDraws.of(post, paths, seed) if paths else None
 
 
 def _keeps_ladder(scenario: Scenario, path: str, draws: np.ndarray, fixed: Sequence[str]) -> bool:

@@ -610,10 +610,7 @@ def _stored_draws(out: Path, design: dict[str, Any]) -> ParameterDraws | None:
             f"{out}: the sweep drew its parameters from another posterior than the one shipped now; "
             "rerun it with the version that made it"
         )
-    values = posterior.draws[list(drawn)].to_numpy(dtype=float)
-    return ParameterDraws(
-        paths=drawn, values=values, seed=int(design["seed"]), digest=recorded["posterior_digest"]
-    )
+    return ParameterDraws.of(posterior, drawn, int(design["seed"]))
 
 
 def _drawn_text(design: ResolvedDesign) -> str:
