@@ -442,7 +442,13 @@ def _hindcast(args: argparse.Namespace) -> int:
     if args.posterior is not None:
         posterior = load_posterior(args.posterior / "posterior.csv", args.posterior / "posterior.json")
     states = list(load_scenario(HISTORICAL).states)
-    names = ["report.md", "scores.csv", "reliability.png", *(f"timeline_{s}.png" for s in states)]
+    names = [
+        "report.md",
+        "scores.csv",
+        "differences.csv",
+        "reliability.png",
+        *(f"timeline_{s}.png" for s in states),
+    ]
     written = _owned(args.out, HINDCAST_MARKER, "cohesion hindcast", names)
     result = hindcast(
         reps=args.reps, seed=args.seed, median=args.median, posterior=posterior, progress=not args.quiet
@@ -468,6 +474,7 @@ def _hindcast(args: argparse.Namespace) -> int:
             timing=result.timing,
             reference=result.reference,
             notes=notes,
+            differences=result.differences,
         )
     except OSError as exc:
         raise cannot_write(args.out, exc, "--out") from None
@@ -476,5 +483,7 @@ def _hindcast(args: argparse.Namespace) -> int:
     written.finish()  # type: ignore[attr-defined]
     if not args.quiet:
         print(result.scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print("model minus reference on Brier, 95% interval over series (negative: the model is better):")
+        print(result.differences.to_string(index=False, float_format=lambda v: f"{v:+.4f}"))
     print(f"wrote {len(paths)} files to {args.out}/")
     return EXIT_OK

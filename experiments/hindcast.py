@@ -4,11 +4,14 @@
 rejection approximate Bayesian computation (Pritchard et al. 1999; Beaumont et
 al. 2002): the prior is an experiment design (``experiments/designs/calibration.yaml``:
 the parameters, their ranges, a Latin hypercube of draws, the master seed); every
-draw runs the historical scenario once, 1999Q2 to 2014Q4 only, through the
-ensemble engine; its distance to the record is the mean Brier score of its
-year-end statuses against the recorded ones over the in-sample cells; the draws
-whose distance is within the ``accept`` quantile form the posterior. Nothing of
-2015-2024 is simulated during calibration.
+draw runs the historical scenario, 1999Q2 to 2014Q4 only, through the ensemble
+engine, as two forecasts: from the 1999 picture, and re-started at 2007Q1 (the
+middle of the period) from the statuses recorded by then, the way the model's
+forecasts are issued (:data:`IN_SAMPLE_ORIGIN`); its distance to the record is
+the mean Brier score of both forecasts' year-end statuses against the recorded
+ones over the in-sample cells; the draws whose distance is within the
+``accept`` quantile form the posterior. Nothing of 2015-2024 is simulated during
+calibration.
 
 :func:`hindcast` runs the historical scenario to 2024Q4 with each replication's
 parameters drawn from the posterior (or all at its median) and scores it
@@ -52,6 +55,10 @@ EVENTS_CSV = DATA_DIR / "membership_events.csv"
 IN_SAMPLE_END = Quarter(2014, 4)
 #: The quarter the held-out forecast is issued at, from the statuses recorded by then.
 OUT_OF_SAMPLE_ORIGIN = Quarter(2015, 1)
+#: The second origin of the calibration's forecasts, the middle of the in-sample period
+#: (1999Q2-2014Q4): each draw is scored both as a run from the 1999 picture and as a
+#: forecast re-started here from the recorded statuses, the way its forecasts are used.
+IN_SAMPLE_ORIGIN = Quarter(2007, 1)
 #: A recorded class as the model's status word, per institution: a partial CIS member is
 #: an associate (Ukraine from 2014), a partial CSTO member suspended (Uzbekistan from
 #: 2012), a partial EAEU member an observer (Moldova from 2017).
@@ -99,6 +106,35 @@ def starting_statuses(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["state", "institution", "status"])
 
 
+def origin_at(scenario: Scenario, classes: pd.DataFrame, at: Quarter) -> Origin:
+    """A forecast origin at ``at`` from recorded classes (columns state, institution, cls).
+
+    An institution the record does not cover then (the EAEU before 2015) keeps the
+    scenario's starting status; an outsider since the start keeps its own word
+    (``none``), one the record has out is ``withdrawn``.
+
+    Raises:
+        ScenarioError: ``at`` is not inside the scenario.
+    """
+    step = at.index - scenario.start.index + 1
+    if not 1 <= step <= scenario.horizon:
+        raise ScenarioError(f"{scenario.name}: the origin {at} is not one of its quarters")
+    found = {(r.state, r.institution): r.cls for r in classes.itertuples()}
+    status = np.empty((len(scenario.states), len(INSTITUTIONS)), dtype=np.int64)
+    for i, code in enumerate(scenario.states):
+        for k, inst in enumerate(INSTITUTIONS):
+            own = getattr(scenario.states[code].status, inst)
+            cls = found.get((code, inst))
+            if cls is None:
+                word = own  # the record does not cover this institution at the origin
+            elif cls == "out" and STATUS_TIER[own] == 0:
+                word = own  # never in it since the start ("none"), or already out then
+            else:
+                word = RECORD_STATUS[inst][cls]
+            status[i, k] = STATUSES.index(word)
+    return Origin(step=step, status=status)
+
+
 def forecast_origin(
     scenario: Scenario, reference: scoring.Reference, at: Quarter = OUT_OF_SAMPLE_ORIGIN
 ) -> Origin:
@@ -113,22 +149,23 @@ def forecast_origin(
     Raises:
         ScenarioError: ``at`` is not inside the scenario, or the reference lacks a state.
     """
-    step = at.index - scenario.start.index + 1
-    if not 1 <= step <= scenario.horizon:
-        raise ScenarioError(f"{scenario.name}: the origin {at} is not one of its quarters")
     starts = reference.starts[reference.starts["period"] == "out_of_sample"]
-    found = {(r.state, r.institution): r.cls for r in starts.itertuples()}
-    status = np.empty((len(scenario.states), len(INSTITUTIONS)), dtype=np.int64)
-    for i, code in enumerate(scenario.states):
-        for k, inst in enumerate(INSTITUTIONS):
-            if (code, inst) not in found:
+    covered = set(zip(starts["state"], starts["institution"], strict=True))
+    for code in scenario.states:
+        for inst in INSTITUTIONS:
+            if (code, inst) not in covered:
                 raise ScenarioError(f"the record has no status of {code} in {inst} at {at}")
-            word = RECORD_STATUS[inst][found[code, inst]]
-            own = getattr(scenario.states[code].status, inst)
-            if found[code, inst] == "out" and STATUS_TIER[own] == 0:
-                word = own  # never in it since the start ("none"), or already out then
-            status[i, k] = STATUSES.index(word)
-    return Origin(step=step, status=status)
+    return origin_at(scenario, starts, at)
+
+
+def calibration_origin(scenario: Scenario, at: Quarter = IN_SAMPLE_ORIGIN) -> Origin:
+    """The in-sample forecast origin: the statuses recorded at the end of the year before ``at``.
+
+    The EAEU, which the record does not cover before 2015, keeps the scenario's
+    starting statuses (the 1999 Customs Union; it is not scored in sample).
+    """
+    recorded = record(years=(at.year - 1,), states=tuple(scenario.states))
+    return origin_at(scenario, recorded, at)
 
 
 def origin_statuses(scenario: Scenario, origin: Origin) -> pd.DataFrame:
@@ -262,13 +299,21 @@ def calibrate(
     n = len(values)
     integer = tuple(f.integer for f in resolved.factors)
     recorded = record(years=IN_SAMPLE, states=tuple(scenario.states))
+    restart = calibration_origin(scenario)
     distances = np.empty(n)
     size = 4 * block_size(len(scenario.states))
     for start in range(0, n, size):
         ids = range(start, min(start + size, n))
         seeds = [np.random.SeedSequence(resolved.seed, spawn_key=(i,)) for i in ids]
         part = values[start : start + len(ids)]
-        simulated = simulate_statuses(scenario, resolved.paths, part, seeds, integer=integer, first_run=start)
+        # each draw forecasts from both origins: the 1999 picture and the 2007 re-start
+        forecasts = [
+            simulate_statuses(
+                scenario, resolved.paths, part, seeds, integer=integer, first_run=start, origin=at
+            )
+            for at in (None, restart)
+        ]
+        simulated = pd.concat(forecasts, ignore_index=True)
         distances[start : start + len(ids)] = run_distances(simulated, recorded).reindex(ids).to_numpy()
         if progress:
             done = start + len(ids)
@@ -288,9 +333,12 @@ def calibrate(
         "scenario_digest": resolved.scenario.digest(),
         "parameters": list(resolved.paths),
         "prior": {f.path: {"min": f.low, "max": f.high, "integer": f.integer} for f in resolved.factors},
-        "distance": "mean Brier score of a run's year-end statuses (in, partial, out) against the "
+        "distance": "mean Brier score of a draw's year-end statuses (in, partial, out) against the "
         "record over the 1999-2014 cells (each state's CIS and CSTO status at each year end; the "
-        "EAEU exists only from 2015)",
+        "EAEU exists only from 2015), pooled over its two forecasts: the run from the 1999 picture "
+        f"(1999-2014) and the same run re-started at {IN_SAMPLE_ORIGIN} from the statuses recorded "
+        f"at the end of {IN_SAMPLE_ORIGIN.year - 1} ({IN_SAMPLE_ORIGIN.year}-2014)",
+        "origins": [str(resolved.scenario.start), str(IN_SAMPLE_ORIGIN)],
         "draws": n,
         "accepted": keep,
         "acceptance_rate": keep / n,
@@ -383,6 +431,8 @@ class Hindcast:
     recorded statuses at 2015Q1 (:func:`forecast_origin`) for 2015-2024.
     ``from_1999`` holds the probabilities of the runs not re-started, for
     2015-2024; ``scores`` has them as the forecaster ``model_from_1999``.
+    ``differences`` is the model's Brier minus each reference's per period, with
+    a 95% series-bootstrap interval (:func:`experiments.scoring.difference_table`).
     """
 
     simulated: pd.DataFrame
@@ -395,6 +445,7 @@ class Hindcast:
     paths: tuple[str, ...]
     seconds: float
     from_1999: pd.DataFrame
+    differences: pd.DataFrame
 
 
 def hindcast(
@@ -466,6 +517,7 @@ def hindcast(
         scoring.timing_errors(simulated, recorded, period=period, reference=reference)
         for period in scoring.PERIODS
     ]
+    differences = scoring.difference_table(probabilities, recorded, reference=reference)
     seconds = time.perf_counter() - started
     return Hindcast(
         simulated,
@@ -478,4 +530,5 @@ def hindcast(
         posterior.paths,
         seconds,
         from_1999,
+        differences,
     )

@@ -6,6 +6,9 @@
   model beats or loses to each reference on Brier (difference and ratio), the
   timing of the recorded changes, the false alarms, and links to the figures;
 - ``scores.csv``: the score table (``forecaster, period, brier, log_loss, n``);
+- ``differences.csv`` (when given): the model's Brier minus each reference's per
+  period, with a 95% series-bootstrap interval (``period, reference, difference,
+  low, high, series, n``);
 - ``timeline_<STATE>.png``: per state, three panels (CIS, CSTO, EAEU) of the
   model's p_in, p_partial, p_out stacked over the years, the recorded class of
   every year-end as a strip of markers and its changes as vertical lines;
@@ -32,6 +35,7 @@ import pandas as pd
 
 from experiments.scoring import (
     CLASSES,
+    DIFFERENCE_COLUMNS,
     EAEU_FIRST_YEAR,
     INSTITUTIONS,
     KEYS,
@@ -87,14 +91,28 @@ def _versus(model: float, ref: float) -> tuple[str, str, str]:
     return f"{diff:+.3f}", ratio, verdict
 
 
-def _score_section(scores: pd.DataFrame) -> list[str]:
+def _interval(differences: pd.DataFrame | None, period: str, reference: str) -> str:
+    """The 95% series-bootstrap interval of model − reference, and what it says."""
+    if differences is None:
+        return "–"
+    row = differences[(differences["period"] == period) & (differences["reference"] == reference)]
+    if not len(row):
+        return "–"
+    low, high = float(row["low"].iloc[0]), float(row["high"].iloc[0])
+    verdict = "holds 0: not distinguishable" if low <= 0 <= high else "excludes 0"
+    return f"{low:+.3f} to {high:+.3f} ({verdict})"
+
+
+def _score_section(scores: pd.DataFrame, differences: pd.DataFrame | None = None) -> list[str]:
     lines = ["## Scores", ""]
     lines.append(
         "Brier: mean over cells of the sum over the three classes (in, partial, out) of "
         "(p − o)²; 0 is perfect, 2/3 is a uniform forecast. Log loss: mean of −ln p(observed), "
         "every forecaster's probabilities clipped to [0.01, 0.99] and renormalised. Lower is "
         "better for both. Difference = model − reference (negative: the model is better); "
-        "ratio = model / reference (below 1: the model is better)."
+        "ratio = model / reference (below 1: the model is better). Interval: the 95% interval "
+        "of the difference from resampling whole series (a state in an institution) with "
+        "replacement, `differences.csv` (experiments.scoring.brier_difference)."
     )
     for period in PERIODS:
         part = scores[scores["period"] == period]
@@ -112,9 +130,19 @@ def _score_section(scores: pd.DataFrame) -> list[str]:
             rows = []
             for r in part[~part["forecaster"].str.startswith("model")].itertuples():
                 diff, ratio, verdict = _versus(m, float(r.brier))
-                rows.append((r.forecaster, _fmt(float(r.brier)), _fmt(m), diff, ratio, verdict))
+                interval = _interval(differences, period, str(r.forecaster))
+                rows.append((r.forecaster, _fmt(float(r.brier)), _fmt(m), diff, interval, ratio, verdict))
             lines += ["", "Model against each reference, on Brier:", ""]
-            lines += _table(["reference", "reference Brier", "model Brier", "difference", "ratio", ""], rows)
+            header = [
+                "reference",
+                "reference Brier",
+                "model Brier",
+                "difference",
+                "95% interval",
+                "ratio",
+                "",
+            ]
+            lines += _table(header, rows)
     return lines
 
 
@@ -326,6 +354,7 @@ def write_report(
     title: str = "Hindcast of the alliance memberships, 1999-2024",
     notes: str | Sequence[str] = (),
     sections: Sequence[str] = (),
+    differences: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write the hindcast report, its scores and its figures into ``out_dir``.
 
@@ -343,6 +372,9 @@ def write_report(
         title: the report's title.
         notes: lines shown under the title (e.g. the scenario, runs, seed, commit).
         sections: Markdown lines added after the timing section (e.g. the pattern checks).
+        differences: the model's Brier minus each reference's with intervals
+            (:func:`experiments.scoring.difference_table`), written as ``differences.csv``
+            and shown in the score tables; None leaves both out.
 
     Returns:
         The paths written: report.md, scores.csv, reliability.png, the timelines.
@@ -384,6 +416,15 @@ def write_report(
         raise ValueError(
             f"reference: {type(reference).__name__} is not a Reference; allowed what reference_data returns"
         )
+    if differences is not None and (
+        not isinstance(differences, pd.DataFrame) or list(differences.columns) != list(DIFFERENCE_COLUMNS)
+    ):
+        got = (
+            list(differences.columns) if isinstance(differences, pd.DataFrame) else type(differences).__name__
+        )
+        raise ValueError(
+            f"differences: columns {got}; allowed exactly {', '.join(DIFFERENCE_COLUMNS)} (difference_table)"
+        )
 
     states = sorted(set(record["state"]))
     changes = _recorded_changes(record, reference)
@@ -408,6 +449,10 @@ def write_report(
     path = out / "scores.csv"
     atomic_write(path, lambda tmp: scores.to_csv(tmp, index=False, float_format="%.6g"))
     written.append(path)
+    if differences is not None:
+        path = out / "differences.csv"
+        atomic_write(path, lambda tmp: differences.to_csv(tmp, index=False, float_format="%.6g"))
+        written.append(path)
 
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes]
@@ -423,7 +468,7 @@ def write_report(
         "(out of sample only) is the same runs left to run on from 1999 without that re-start."
     )
     lines.append("")
-    lines += _score_section(scores)
+    lines += _score_section(scores, differences)
     lines += _timing_section(timing)
     lines += ["", *sections] if sections else []
     lines += ["", "## Figures", "", "![Reliability of the class forecasts](reliability.png)", ""]

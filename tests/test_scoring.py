@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from experiments import scoring
 from experiments.hindcast_report import write_report
 from experiments.scoring import (
+    DIFFERENCE_COLUMNS,
     EVENT_CLASSES,
     SCORED_STATES,
+    brier_difference,
+    difference_table,
     probabilities,
     record_statuses,
     reference_data,
@@ -287,6 +290,38 @@ def test_score_table_has_six_rows_and_the_exact_columns(record, reference):
     assert (table.loc[table["forecaster"] != "model", "brier"] > 0).all()
 
 
+def test_a_brier_difference_carries_a_series_bootstrap_interval(record, reference):
+    later = record[record["year"] >= 2015]
+    refs = reference_forecasts(later, reference, period="out_of_sample")
+    perfect = probabilities(perfect_simulation(record))
+    same = brier_difference(refs["persistence"], refs["persistence"], later)
+    assert same == (0.0, 0.0, 0.0, 33, 330)  # a forecast against itself: nothing to tell apart
+    d = brier_difference(perfect, refs["persistence"], later)
+    assert d.difference == pytest.approx(-score(refs["persistence"], later).brier)
+    assert d.low <= d.difference <= d.high <= 0.0  # the perfect forecast is never worse
+    assert d.low < d.difference < d.high  # a few series hold the misses: the interval is wide
+    flipped = brier_difference(refs["persistence"], perfect, later)
+    assert flipped.difference == -d.difference and flipped.low == pytest.approx(-d.high)
+    assert brier_difference(perfect, refs["persistence"], later) == d  # a fixed seed: the same interval
+    # one series resampled is the same as many cells of one series: the interval is per series
+    one = later[(later["state"] == "UKR") & (later["institution"] == "cis")]
+    single = brier_difference(perfect, refs["persistence"], one)
+    assert single.low == single.high == single.difference and single.series == 1
+    with pytest.raises(ValueError, match="resamples"):
+        brier_difference(perfect, refs["persistence"], later, resamples=10)
+    with pytest.raises(ValueError, match="no probabilities for"):
+        brier_difference(perfect[perfect["year"] != 2015], refs["persistence"], later)
+
+
+def test_the_difference_table_has_a_row_per_period_and_reference(record, reference):
+    table = difference_table(probabilities(perfect_simulation(record)), record, reference=reference)
+    assert list(table.columns) == list(DIFFERENCE_COLUMNS)
+    assert list(table["period"]) == ["in_sample"] * 2 + ["out_of_sample"] * 2
+    assert list(table["reference"]) == ["persistence", "base_rate"] * 2
+    assert (table["difference"] < 0).all() and (table["high"] <= 0).all()
+    assert list(table["n"]) == [352, 352, 330, 330] and list(table["series"]) == [22, 22, 33, 33]
+
+
 def test_reliability_of_a_perfect_forecast(record):
     table = reliability_table(probabilities(perfect_simulation(record)), record, bins=10)
     full = table[table["n"] > 0]
@@ -511,14 +546,18 @@ def test_write_report_writes_its_files_and_nothing_else(tmp_path, record, refere
         reference=reference,
         title="Test hindcast",
         notes=["3 runs", "seed 0"],
+        differences=difference_table(probs, record, reference=reference),
     )
     names = {p.name for p in written}
-    expected = {"report.md", "scores.csv", "reliability.png"} | {f"timeline_{s}.png" for s in SCORED_STATES}
+    expected = {"report.md", "scores.csv", "differences.csv", "reliability.png"} | {
+        f"timeline_{s}.png" for s in SCORED_STATES
+    }
     assert names == expected
     assert {p.name for p in out.iterdir()} == expected | {"mine.txt"}  # no temporary file left
     assert (out / "mine.txt").read_text() == "keep me"
     assert list(pd.read_csv(out / "scores.csv").columns) == ["forecaster", "period", "brier", "log_loss", "n"]
-    for name in expected - {"report.md", "scores.csv"}:
+    assert list(pd.read_csv(out / "differences.csv").columns) == list(DIFFERENCE_COLUMNS)
+    for name in expected - {"report.md", "scores.csv", "differences.csv"}:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (out / "report.md").read_text()
     assert text.startswith("# Test hindcast")
@@ -526,6 +565,7 @@ def test_write_report_writes_its_files_and_nothing_else(tmp_path, record, refere
     assert "](reliability.png)" in text and "](timeline_ARM.png)" in text
     assert "In sample (1999-2014)" in text and "Out of sample (2015-2024)" in text
     assert "difference" in text and "ratio" in text and "model better by" in text
+    assert "95% interval" in text and "(excludes 0)" in text
     assert "## Timing of the recorded changes" in text and "## False alarms" in text
     assert "| out_of_sample | ARM | CSTO | in → partial | 2024 |" in text
     # writing again (two states) replaces its own files and leaves the other timelines alone
@@ -569,4 +609,6 @@ def test_write_report_refuses_bad_arguments_before_writing(tmp_path, record, ref
         write_report(out, **{**kwargs, "probabilities": probs.iloc[5:]})
     with pytest.raises(ValueError, match="one-line title"):
         write_report(out, **kwargs, title="two\nlines")
+    with pytest.raises(ValueError, match="differences: columns"):
+        write_report(out, **kwargs, differences=scores)
     assert not out.exists()
