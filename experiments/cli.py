@@ -357,7 +357,8 @@ def register_calibrate(subparsers: argparse._SubParsersAction) -> Handler:
         "calibrate",
         help="fit the behavioural parameters to the 1999-2014 membership record (rejection ABC)",
         description="Run every prior draw of the calibration design through the historical scenario "
-        "to 2014Q4, keep the --accept share closest to the membership record, and write "
+        "to 2014Q4, from the 1999 picture and re-started at 2007Q1 from the recorded statuses, keep "
+        "the --accept share closest to the membership record, and write "
         "posterior.csv, posterior.json (method, prior, distance, acceptance rate, cost) and "
         "posterior.png into --out.",
     )
@@ -411,7 +412,8 @@ def register_hindcast(subparsers: argparse._SubParsersAction) -> Handler:
         description="Run the historical scenario to 2024Q4 (each replication's parameters drawn "
         "from the posterior) and score its year-end statuses in sample (1999-2014) and out of "
         "sample (2015-2024) against persistence and the record's base rate: report.md, "
-        "scores.csv and figures in --out. The out-of-sample forecast is issued at 2015Q1 from "
+        "scores.csv, differences.csv (model minus reference with 95% intervals over series) and "
+        "figures in --out. The out-of-sample forecast is issued at 2015Q1 from "
         "the statuses recorded by then, as persistence's is; the runs left on from 1999 are "
         "scored too, as model_from_1999.",
     )
