@@ -134,7 +134,12 @@ def error_text(exc: BaseException) -> str:
 
 
 def identity_columns(context: RunContext, chunk: Chunk, rows: list[int]) -> dict[str, Any]:
-    """Columns naming runs: ids, point, replication, factor values and seed."""
+    """Columns naming runs: ids, point, replication, factor values, drawn parameters and seed.
+
+    A parameter drawn from the posterior (the manifest's ``parameters.drawn``) is a
+    column named by its key path, as a factor is, so a run's every set value is in
+    its row and the runs can be grouped or regressed on the draws.
+    """
     columns: dict[str, Any] = {
         "run_id": chunk.run_ids[rows].astype(np.int64),
         "point_id": chunk.point_ids[rows].astype(np.int64),
@@ -143,6 +148,10 @@ def identity_columns(context: RunContext, chunk: Chunk, rows: list[int]) -> dict
     for k, (path, integer) in enumerate(zip(context.paths, context.integer, strict=True)):
         values = chunk.values[rows, k]
         columns[path] = values.astype(np.int64) if integer else values.astype(float)
+    if context.draws is not None:
+        drawn = context.draws.for_replications(chunk.replications[rows])
+        for k, path in enumerate(context.draws.paths):
+            columns[path] = drawn[:, k].astype(float)
     columns["seed_entropy"] = np.full(len(rows), context.entropy, dtype=np.int64)
     columns["seed_spawn_key"] = chunk.run_ids[rows].astype(np.int64)
     return columns

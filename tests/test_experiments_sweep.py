@@ -88,15 +88,22 @@ def test_a_sweep_writes_parts_a_manifest_and_one_row_per_run(reference):
     assert runs["run_id"].tolist() == list(range(24))
     assert len(Store(out).parts("runs")) > 1  # written chunk by chunk, not as one table
     factors = ["powers.russia.pressure", "states.KAZ.hedging"]
-    assert list(runs.columns[:8]) == [
+    assert design.draws is not None
+    drawn = list(design.draws.paths)  # each run's posterior draw, a column per parameter
+    assert list(runs.columns[: 8 + len(drawn)]) == [
         "run_id",
         "point_id",
         "replication",
         *factors,
+        *drawn,
         "seed_entropy",
         "seed_spawn_key",
         "cohesion",
     ]
+    np.testing.assert_array_equal(
+        runs[drawn].to_numpy(), design.draws.for_replications(runs["replication"].to_numpy())
+    )
+    assert runs.groupby("replication")[drawn].nunique().eq(1).all().all()  # one draw per replication
     assert (runs["seed_entropy"] == 42).all() and (runs["seed_spawn_key"] == runs["run_id"]).all()
     assert runs.groupby("point_id").size().eq(4).all()
     series = tables(out)["series"]
