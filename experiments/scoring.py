@@ -112,7 +112,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -885,16 +885,23 @@ def difference_table(
     Raises:
         ValueError: as :func:`score_table`.
     """
-    record = _check_record(record)
     rows = []
-    for name, span in PERIODS.items():
-        cells = _in_period(record, span)
-        if not len(cells):
-            continue
-        for forecaster, forecast in reference_forecasts(cells, reference, period=name).items():
+    for name, cells, references in _scored_periods(record, reference):
+        for forecaster, forecast in references.items():
             d = brier_difference(model_probs, forecast, cells)
             rows.append({"period": name, "reference": forecaster, **d._asdict()})
     return pd.DataFrame(rows, columns=list(DIFFERENCE_COLUMNS))
+
+
+def _scored_periods(
+    record: pd.DataFrame, reference: Reference
+) -> Iterator[tuple[str, pd.DataFrame, dict[str, pd.DataFrame]]]:
+    """Each period the record covers: its name, its cells and the references' forecasts of them."""
+    record = _check_record(record)
+    for name, span in PERIODS.items():
+        cells = _in_period(record, span)
+        if len(cells):
+            yield name, cells, reference_forecasts(cells, reference, period=name)
 
 
 def score_table(model_probs: pd.DataFrame, record: pd.DataFrame, *, reference: Reference) -> pd.DataFrame:
@@ -913,13 +920,9 @@ def score_table(model_probs: pd.DataFrame, record: pd.DataFrame, *, reference: R
     Raises:
         ValueError: as :func:`score`, or the record covers no period.
     """
-    record = _check_record(record)
     rows = []
-    for name, span in PERIODS.items():
-        cells = _in_period(record, span)
-        if not len(cells):
-            continue
-        forecasts = {"model": model_probs, **reference_forecasts(cells, reference, period=name)}
+    for name, cells, references in _scored_periods(record, reference):
+        forecasts = {"model": model_probs, **references}
         for forecaster in FORECASTERS:
             s = score(forecasts[forecaster], cells)
             rows.append({"forecaster": forecaster, "period": name, **s._asdict()})
