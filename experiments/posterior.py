@@ -1,6 +1,6 @@
 """The posterior of the behavioural parameters, and how ensembles draw from it.
 
-``cohesion calibrate`` (:mod:`experiments.hindcast`) fits ten behavioural parameters
+``cohesion calibrate`` (:mod:`experiments.hindcast`) fits eleven behavioural parameters
 on the 1999-2014 record; the result ships in ``data/posterior/`` (installed as
 ``model/data/posterior/``). ``scenarios/baseline.yaml`` sets those parameters at the
 posterior median, so one run of a present-day scenario uses the calibrated values.

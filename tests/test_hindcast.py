@@ -57,6 +57,10 @@ def test_the_calibration_also_forecasts_from_the_2007_record():
     assert start["UKR", "csto"] == "none"  # never in it: its own word, not "withdrawn"
     # the EAEU is not in the record before 2015: the scenario's Customs Union stays as it started
     assert start["KGZ", "eaeu"] == "member" and start["ARM", "eaeu"] == "none"
+    with pytest.raises(ScenarioError, match="allowed a first quarter"):
+        hc.calibration_origin(scenario, Quarter(2007, 3))
+    with pytest.raises(ScenarioError, match="not one of its quarters"):
+        hc.calibration_origin(scenario, Quarter(2016, 1))
 
 
 def test_a_draws_distance_pools_its_two_forecasts(small_posterior):
@@ -124,9 +128,11 @@ def test_the_commands_write_their_files_and_refuse_a_folder_of_others(tmp_path, 
     ]
     done = subprocess.run([*cmd, "-q"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert {"report.md", "scores.csv", "reliability.png", "timeline_ARM.png"} <= {
-        p.name for p in out.iterdir()
-    }
+    written = {"report.md", "scores.csv", "differences.csv", "reliability.png", "timeline_ARM.png"}
+    assert written <= {p.name for p in out.iterdir()}
+    assert written <= set(json.loads((out / ".cohesion-hindcast").read_text())["files"])  # ours
+    differences = (out / "differences.csv").read_text().splitlines()
+    assert differences[0] == "period,reference,difference,low,high,series,n" and len(differences) == 5
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("my notes")

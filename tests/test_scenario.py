@@ -49,7 +49,7 @@ def test_extends_by_relative_path_inside_the_folder_tree(tmp_path):
 
 
 def test_the_baseline_sets_only_the_calibrated_behavioural_parameters(baseline):
-    # the ten fitted on 1999-2014 (tests/test_posterior.py: at the posterior median); the rest
+    # the eleven fitted on 1999-2014 (tests/test_posterior.py: at the posterior median); the rest
     # of the weights, dynamics and thresholds are the schema's defaults
     defaults = Scenario.model_fields["weights"].default_factory()
     calibrated = {"security", "economy", "autonomy", "identity"}

@@ -313,6 +313,34 @@ def test_a_brier_difference_carries_a_series_bootstrap_interval(record, referenc
         brier_difference(perfect[perfect["year"] != 2015], refs["persistence"], later)
 
 
+def test_the_bootstrap_resamples_series_as_a_hand_loop_does():
+    # two series of unequal length; A misses one cell of series 0, B one of series 1 and one of 0
+    cells = pd.DataFrame(
+        {
+            "state": ["ARM"] * 3 + ["KAZ"] * 2,
+            "institution": "cis",
+            "year": [2015, 2016, 2017, 2015, 2016],
+            "cls": "in",
+        }
+    )
+    keys = cells[["state", "institution", "year"]]
+    a = keys.assign(p_in=[0.0, 1, 1, 1, 1], p_partial=[1.0, 0, 0, 0, 0], p_out=0.0)
+    b = keys.assign(p_in=[1, 0.5, 1, 0.0, 1], p_partial=[0, 0.5, 0, 1.0, 0], p_out=0.0)
+    d = brier_difference(a, b, cells, resamples=500)
+    gap = np.array([2.0, -0.5, 0, -2, 0])  # per cell: Brier of A minus Brier of B
+    assert d.difference == pytest.approx(gap.mean()) and (d.series, d.n) == (2, 5)
+    rng = np.random.default_rng(scoring.BOOTSTRAP_SEED)
+    series = [gap[:3], gap[3:]]
+    boot = []
+    for pick in rng.integers(0, 2, size=(500, 2)):
+        chosen = np.concatenate([series[i] for i in pick])
+        boot.append(chosen.mean())
+    low, high = np.percentile(boot, [2.5, 97.5])
+    assert (d.low, d.high) == pytest.approx((low, high))
+    # the only resamples are both series (the whole-data mean) or one of them twice
+    assert {round(x, 9) for x in boot} <= {round(gap.mean(), 9), 0.5, -1.0}
+
+
 def test_the_difference_table_has_a_row_per_period_and_reference(record, reference):
     table = difference_table(probabilities(perfect_simulation(record)), record, reference=reference)
     assert list(table.columns) == list(DIFFERENCE_COLUMNS)
@@ -612,3 +640,7 @@ def test_write_report_refuses_bad_arguments_before_writing(tmp_path, record, ref
     with pytest.raises(ValueError, match="differences: columns"):
         write_report(out, **kwargs, differences=scores)
     assert not out.exists()
+    written = write_report(out, **kwargs)  # without differences: no file, no interval
+    assert "differences.csv" not in {p.name for p in written}
+    assert "| 95% interval |" in (out / "report.md").read_text() and not (out / "differences.csv").exists()
+    assert "| – |" in (out / "report.md").read_text()  # the interval cell says there is none
