@@ -543,7 +543,10 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
     """Run one stored run again, alone, with all its tables.
 
     Rebuilds the run from the store: the resolved base scenario in the manifest,
-    the run's factor values and its seed (``seed_entropy``, ``seed_spawn_key``).
+    the run's factor values, its parameters drawn from the posterior (the row's
+    columns; for a store written before rows held them, drawn again from the
+    shipped posterior, which must be the one the sweep drew from) and its seed
+    (``seed_entropy``, ``seed_spawn_key``).
 
     Args:
         out: the store folder.
@@ -580,15 +583,22 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
         quarters=design["quarters"],
         entropy=int(row["seed_entropy"]),
         measures=tuple(design["outputs"]["measures"]),
-        draws=_stored_draws(out, design),
     )
-    point = Chunk(
-        run_ids=np.array([run_id]),
-        point_ids=np.array([int(row["point_id"])]),
-        replications=np.array([int(row["replication"])]),
-        values=np.array([[row[p] for p in paths]], dtype=float),
-    )
-    run_paths, integer, values = context.run_paths(point)
+    drawn = tuple((design.get("parameters") or {}).get("drawn") or ())
+    if all(p in row.index and pd.notna(row[p]) for p in drawn):
+        # the run's row holds its drawn parameters: the store alone rebuilds the run
+        run_paths = (*paths, *drawn)
+        integer = (*context.integer, *(False,) * len(drawn))
+        values = np.array([[row[p] for p in run_paths]], dtype=float)
+    else:  # a store written before runs held their draws: draw again from the posterior
+        point = Chunk(
+            run_ids=np.array([run_id]),
+            point_ids=np.array([int(row["point_id"])]),
+            replications=np.array([int(row["replication"])]),
+            values=np.array([[row[p] for p in paths]], dtype=float),
+        )
+        context = replace(context, draws=_stored_draws(out, design))
+        run_paths, integer, values = context.run_paths(point)
     scenario = context_point(replace(context, paths=run_paths, integer=integer), values[0])
     seed = np.random.SeedSequence(int(row["seed_entropy"]), spawn_key=(int(row["seed_spawn_key"]),))
     return simulate(scenario, seed=seed, collect=collect)

@@ -5,6 +5,7 @@ scenarios hold the posterior median."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from experiments.compare import compare
 from experiments.design import load_design
 from experiments.posterior import (
     MEDIAN_TOLERANCE,
+    Posterior,
     draw_rows,
     load_posterior,
     parameter_draws,
@@ -64,7 +66,7 @@ def test_a_replication_draws_the_same_row_wherever_it_runs():
     assert not np.array_equal(draw_rows(8, np.arange(50), 400), rows)  # the master seed does
 
 
-def test_a_sweep_draws_per_replication_and_keeps_its_factors(tmp_path):
+def test_a_sweep_draws_per_replication_and_keeps_its_factors(tmp_path, monkeypatch):
     design = load_design(_design(tmp_path))
     draws = design.draws
     assert draws is not None and "weights.security" not in draws.paths  # a factor is never drawn
@@ -89,6 +91,23 @@ def test_a_sweep_draws_per_replication_and_keeps_its_factors(tmp_path):
     stored = runs.iloc[7]
     again = rerun(out, int(stored["run_id"]), collect="final").final()
     assert again["cohesion"] == pytest.approx(stored["cohesion"], abs=1e-12)
+    # the row holds the draw, so the store alone reruns it, whatever posterior ships later
+    import experiments.sweep as sweep_module
+
+    shipped = load_posterior()
+    other = Posterior(draws=shipped.draws.iloc[::-1].reset_index(drop=True), meta=shipped.meta)
+    monkeypatch.setattr(sweep_module, "load_posterior", lambda: other)
+    later = rerun(out, int(stored["run_id"]), collect="final").final()
+    assert later["cohesion"] == pytest.approx(stored["cohesion"], abs=1e-12)
+    # a store whose rows lack their draws (written before rows held them) draws again, and
+    # refuses a posterior other than the one it drew from
+    manifest = json.loads((out / "manifest.json").read_text())
+    with pytest.raises(ScenarioError, match="another posterior"):
+        sweep_module._stored_draws(out, manifest["design"])
+    monkeypatch.setattr(sweep_module, "load_posterior", lambda: shipped)
+    rebuilt = sweep_module._stored_draws(out, manifest["design"])
+    assert rebuilt is not None and rebuilt.paths == draws.paths
+    np.testing.assert_array_equal(rebuilt.for_replications([3]), draws.for_replications([3]))
 
 
 def test_median_draws_nothing_and_a_scenarios_own_value_is_kept(tmp_path):
