@@ -232,6 +232,18 @@ def test_list_run_extend_validate_and_sweep_from_an_installed_wheel(stranger):
     assert (stranger.folder / "run5" / "states.parquet").stat().st_size > 0
 
 
+def test_calibrate_and_hindcast_from_an_installed_wheel(stranger):
+    # the record, the historical scenario, the prior and the shipped posterior travel in the wheel
+    stranger("cohesion", "calibrate", "--draws", "20", "--accept", "0.25", "--out", "post", "-q")
+    meta = json.loads((stranger.folder / "post" / "posterior.json").read_text())
+    assert meta["accepted"] == 5 and meta["origins"] == ["1999Q2", "2007Q1"]
+    stranger("cohesion", "hindcast", "--reps", "4", "--out", "hindcast", "-q")
+    scores = (stranger.folder / "hindcast" / "scores.csv").read_text().splitlines()
+    assert scores[0] == "forecaster,period,brier,log_loss,n" and len(scores) == 8
+    assert (stranger.folder / "hindcast" / "differences.csv").exists()
+    stranger("cohesion", "hindcast", "--reps", "4", "--posterior", "post", "--out", "mine", "-q")
+
+
 def test_a_run_outside_a_checkout_records_no_commit(tmp_path):
     """An installed package inside someone's git repository must not report that repository's commit."""
     from model.output import git_commit
