@@ -6,7 +6,12 @@ Russia against independent indicators (``data/indicators.csv``, source keys
 V1-V3 in ``data/SOURCES.md``): the UN General Assembly vote on resolution ES-11/1
 (March 2022), the EDB Integration Barometer's support for the EAEU (2017) and the
 Central Asia Barometer's "Russia best able to help" (2020); and the shift of arms
-imports away from Russia after 2021 (A3, A4). The runs are Mesa model runs of the
+imports away from Russia after 2021 (A3, A4). A last check compares where history
+arrives with where the present-day scenarios start: each state's drivers and
+alignment at the end of 2024 in the historical runs against the baseline's
+starting picture (sourced 2024 figures, at the posterior median), so a reader sees
+which of the two pictures of 2024 the model's history disagrees with, and by how
+much. The runs are Mesa model runs of the
 historical scenario with each replication's parameters drawn from the posterior
 (per-state alignments are in the Mesa model's states table). Spearman rank
 correlations are computed by pandas; a *misfit* is a state whose simulated rank
@@ -21,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.hindcast import Posterior, historical, posterior_values
-from model.scenario import DATA_DIR
+from model.scenario import DATA_DIR, load_scenario
 from model.simulate import simulate
 
 INDICATORS_CSV = DATA_DIR / "indicators.csv"
@@ -33,13 +38,37 @@ TITLES = {
 }
 
 
+#: The present-day scenario whose starting picture the historical runs' end of 2024 is set against.
+PRESENT = "baseline"
+#: The quantity compared there, from the states tables of both.
+PRESENT_QUANTITIES = (
+    "alignment_russia",
+    "commitment_csto",
+    "trade_russia",
+    "arms_russia",
+    "opinion_russia",
+    "trust_russia",
+    "threat_from_russia",
+)
+#: The quarter of the historical run set against the present-day start.
+PRESENT_QUARTER = "2024Q4"
+#: A gap at least this large is marked in the report.
+PRESENT_GAP = 0.15
+
+
 @dataclass(frozen=True)
 class Patterns:
-    """The pattern checks: per indicator a table and its rank correlation; the arms shift."""
+    """The pattern checks of the hindcast.
+
+    Per indicator a table and its rank correlation; the arms shift; and the historical
+    runs' end of 2024 against the present-day starting picture (``present``: columns
+    state, quantity, history, picture, gap = history - picture).
+    """
 
     tables: dict[str, pd.DataFrame]
     rho: dict[str, float]
     arms: pd.DataFrame
+    present: pd.DataFrame
 
 
 def year_end(states: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -83,7 +112,39 @@ def pattern_checks(posterior: Posterior, *, reps: int = 20, seed: int = 0) -> Pa
         {"arms_russia_2021": shift.get(2021), "arms_russia_2024": shift.get(2024)}
     ).dropna()
     arms_table["change"] = arms_table["arms_russia_2024"] - arms_table["arms_russia_2021"]
-    return Patterns(tables=tables, rho=rho, arms=arms_table.reset_index())
+    return Patterns(
+        tables=tables, rho=rho, arms=arms_table.reset_index(), present=present_gaps(states, seed=seed)
+    )
+
+
+def present_gaps(states: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """The historical runs' mean at the end of 2024 against the present-day scenario's start.
+
+    Args:
+        states: the historical runs' states tables, stacked.
+        seed: the seed of the present-day run (its start is the equilibrium of its drivers).
+
+    Returns:
+        Columns state, quantity, history, picture, gap: one row per state in both
+        scenarios and quantity of :data:`PRESENT_QUANTITIES`.
+    """
+    last = states[states["quarter"] == PRESENT_QUARTER]
+    if last.empty:
+        raise ValueError(
+            f"states: no {PRESENT_QUARTER} rows; allowed runs of the historical scenario to 2024Q4"
+        )
+    history = last.groupby("state")[list(PRESENT_QUANTITIES)].mean()
+    start = simulate(load_scenario(PRESENT).run_for(1), seed=np.random.SeedSequence(seed)).states
+    picture = start[start["step"] == 0].set_index("state")[list(PRESENT_QUANTITIES)]
+    rows = [
+        (code, q, float(history.at[code, q]), float(picture.at[code, q]))
+        for code in picture.index
+        if code in history.index
+        for q in PRESENT_QUANTITIES
+    ]
+    table = pd.DataFrame(rows, columns=["state", "quantity", "history", "picture"])
+    table["gap"] = table["history"] - table["picture"]
+    return table
 
 
 def markdown(patterns: Patterns) -> list[str]:
@@ -111,4 +172,19 @@ def markdown(patterns: Patterns) -> list[str]:
         lines.append(
             f"| {row.state} | {row.arms_russia_2021:.3f} | {row.arms_russia_2024:.3f} | {row.change:+.3f} |"
         )
+    lines += ["", "**Where history arrives against where the present-day scenarios start** (not fitted): "]
+    lines[-1] += (
+        f"each cell is the historical runs' mean at {PRESENT_QUARTER} / the `{PRESENT}` scenario's "
+        f"starting picture (sourced 2024 figures, alignments at the equilibrium of its drivers); "
+        f"**bold**: the two differ by {PRESENT_GAP} or more."
+    )
+    present = patterns.present
+    lines += ["", "| state | " + " | ".join(PRESENT_QUANTITIES) + " |"]
+    lines += ["|---|" + "---:|" * len(PRESENT_QUANTITIES)]
+    for code, group in present.groupby("state", sort=False):
+        cells = []
+        for row in group.itertuples():
+            text = f"{row.history:.2f} / {row.picture:.2f}"
+            cells.append(f"**{text}**" if abs(row.gap) >= PRESENT_GAP else text)
+        lines.append(f"| {code} | " + " | ".join(cells) + " |")
     return lines

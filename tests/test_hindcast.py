@@ -203,3 +203,39 @@ def test_the_committed_report_is_what_the_shipped_posterior_gives():
     gap = result.differences.set_index(["period", "reference"])
     assert (gap.loc["in_sample", "high"] < 0).all()
     assert ((gap.loc["out_of_sample", "low"] < 0) & (gap.loc["out_of_sample", "high"] > 0)).all()
+
+
+def test_the_pattern_checks_read_the_runs_and_the_present_picture():
+    from experiments import patterns
+    from experiments.posterior import load_posterior
+    from model.simulate import simulate
+
+    post = load_posterior()
+    found = patterns.pattern_checks(post, reps=1, seed=3)
+    # the one run, rebuilt: its year-end alignments are the simulated column of each indicator
+    values = hc.posterior_values(post, 1, seed=3, median=False)[0]
+    child = np.random.SeedSequence(3).spawn(1)[0]
+    run = simulate(
+        hc.historical().with_overrides(dict(zip(post.paths, values.tolist(), strict=True))), seed=child
+    )
+    states = run.states
+    vote = found.tables["unga_es11_1"].set_index("state")
+    at_2022 = states[states["quarter"] == "2022Q4"].set_index("state")["alignment_russia"]
+    for code in vote.index:
+        assert vote.at[code, "simulated"] == pytest.approx(at_2022[code])
+    assert all(-1 <= r <= 1 for r in found.rho.values())
+    # where history arrives (2024Q4 of the run) against the baseline's starting picture
+    present = found.present.set_index(["state", "quantity"])
+    picture = simulate(load_scenario("baseline").run_for(1), seed=np.random.SeedSequence(3)).states
+    start = picture[picture["step"] == 0].set_index("state")
+    end = states[states["quarter"] == "2024Q4"].set_index("state")
+    assert set(found.present["state"]) == set(start.index)  # the baseline's eight states
+    for (code, quantity), row in present.iterrows():
+        assert row["history"] == pytest.approx(end.at[code, quantity])
+        assert row["picture"] == pytest.approx(start.at[code, quantity])
+        assert row["gap"] == pytest.approx(row["history"] - row["picture"])
+    lines = "\n".join(patterns.markdown(found))
+    assert (
+        "Where history arrives" in lines
+        and f"| KAZ | {present.loc[('KAZ', 'alignment_russia'), 'history']:.2f}" in lines
+    )
