@@ -366,10 +366,29 @@ def register_calibrate(subparsers: argparse._SubParsersAction) -> Handler:
     parser.add_argument("--accept", type=float, default=0.02, help="share of draws kept (default 0.02)")
     parser.add_argument("--draws", type=whole(2), help="prior draws (default: the design's sampler.n)")
     parser.add_argument(
+        "--origin",
+        type=_origin,
+        default="2007Q1",
+        help="the second forecast origin, a first quarter from 2000Q1 to 2014Q1, or 'none' to score "
+        "the runs from 1999 only (default 2007Q1)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("results/calibration"), help="folder (default results/calibration/)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return _calibrate
+
+
+def _origin(text: str) -> object:
+    """``--origin``: ``none`` or a quarter (its range is checked by the calibration)."""
+    from model.scenario import Quarter
+
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return Quarter.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a quarter; allowed e.g. 2007Q1, or none") from None
 
 
 def _owned(folder: Path, marker: str, kind: str, names: list[str]) -> object:
@@ -383,12 +402,16 @@ def _owned(folder: Path, marker: str, kind: str, names: list[str]) -> object:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from experiments.hindcast import calibrate, write_posterior
+    from experiments.hindcast import calibrate, check_calibration_options, write_posterior
     from model.cli import cannot_write
 
+    # a bad option is refused before the folder is claimed (and created)
+    check_calibration_options(accept=args.accept, draws=args.draws, origin=args.origin)
     names = ["posterior.csv", "posterior.json", "posterior.png"]
     written = _owned(args.out, CALIBRATE_MARKER, "cohesion calibrate", names)
-    posterior = calibrate(args.design, accept=args.accept, draws=args.draws, progress=not args.quiet)
+    posterior = calibrate(
+        args.design, accept=args.accept, draws=args.draws, progress=not args.quiet, origin=args.origin
+    )
     try:
         paths = write_posterior(posterior, args.out)
     except OSError as exc:

@@ -264,12 +264,36 @@ def run_distances(simulated: pd.DataFrame, recorded: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------- calibration
 
 
+def check_calibration_options(*, accept: object, draws: object, origin: object) -> None:
+    """Refuse a calibration option before anything runs or is written (one line each).
+
+    Raises:
+        ScenarioError: ``accept`` outside (0, 1], ``draws`` not a whole number >= 2 (or
+            None), ``origin`` not None nor a first quarter inside the in-sample period.
+    """
+    if not isinstance(accept, float | int) or isinstance(accept, bool) or not 0 < accept <= 1:
+        raise ScenarioError(f"accept: {accept!r} is out of range; allowed a share in (0, 1]")
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int) or draws < 2):
+        raise ScenarioError(f"draws: {draws!r} is out of range; allowed a whole number >= 2")
+    if origin is None:
+        return
+    if not isinstance(origin, Quarter):
+        raise ScenarioError(f"origin: {origin!r} is not a quarter; allowed a quarter such as 2007Q1, or None")
+    first, last = Quarter(load_scenario(HISTORICAL).start.year + 1, 1), Quarter(IN_SAMPLE_END.year, 1)
+    if origin.q != 1 or not first.index <= origin.index <= last.index:
+        raise ScenarioError(
+            f"origin: {origin} is not a first quarter from {first} to {last}; the record is read at "
+            "year ends inside the in-sample period"
+        )
+
+
 def calibrate(
     design: str | Path = CALIBRATION,
     *,
     accept: float = 0.02,
     draws: int | None = None,
     progress: bool = True,
+    origin: Quarter | None = IN_SAMPLE_ORIGIN,
 ) -> Posterior:
     """Rejection ABC of the design's parameters on the 1999-2014 record.
 
@@ -279,6 +303,8 @@ def calibrate(
         accept: the share of draws kept (the closest to the record).
         draws: prior draws (default: the design's ``sampler.n``).
         progress: print progress to standard error.
+        origin: the second forecast origin, a first quarter inside the in-sample
+            period (:func:`calibration_origin`); None scores the runs from 1999 only.
 
     Returns:
         The posterior (not yet written; see :func:`write_posterior`).
@@ -286,12 +312,9 @@ def calibrate(
     Raises:
         ScenarioError: a bad design or option, or a run that failed.
     """
-    if not isinstance(accept, float | int) or isinstance(accept, bool) or not 0 < accept <= 1:
-        raise ScenarioError(f"accept: {accept!r} is out of range; allowed a share in (0, 1]")
+    check_calibration_options(accept=accept, draws=draws, origin=origin)
     overrides: dict[str, Any] = {}
     if draws is not None:
-        if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
-            raise ScenarioError(f"draws: {draws!r} is out of range; allowed a whole number >= 2")
         overrides["sampler"] = {"method": "latin", "n": draws}
     # the calibration never draws from a posterior (it makes one): the scenario's own values
     resolved: ResolvedDesign = load_design(design, parameters="median", **overrides)
@@ -314,19 +337,20 @@ def calibrate(
     n = len(values)
     integer = tuple(f.integer for f in resolved.factors)
     recorded = record(years=IN_SAMPLE, states=tuple(scenario.states))
-    restart = calibration_origin(scenario)
+    restart = None if origin is None else calibration_origin(scenario, origin)
+    origins = (None,) if restart is None else (None, restart)
     distances = np.empty(n)
     size = 4 * block_size(len(scenario.states))
     for start in range(0, n, size):
         ids = range(start, min(start + size, n))
         seeds = [np.random.SeedSequence(resolved.seed, spawn_key=(i,)) for i in ids]
         part = values[start : start + len(ids)]
-        # each draw forecasts from both origins: the 1999 picture and the 2007 re-start
+        # each draw forecasts from every origin: the 1999 picture (and the re-start)
         forecasts = [
             simulate_statuses(
                 scenario, resolved.paths, part, seeds, integer=integer, first_run=start, origin=at
             )
-            for at in (None, restart)
+            for at in origins
         ]
         simulated = pd.concat(forecasts, ignore_index=True)
         distances[start : start + len(ids)] = run_distances(simulated, recorded).reindex(ids).to_numpy()
@@ -342,9 +366,9 @@ def calibrate(
     seconds = time.perf_counter() - started
     meta = {
         "method": "rejection ABC (Pritchard et al. 1999): a Latin hypercube of prior draws, each "
-        "run through the historical scenario 1999Q2-2014Q4 as two forecasts (from the 1999 "
-        "picture, and re-started from the recorded statuses at the second origin), the closest "
-        "share kept",
+        "run through the historical scenario 1999Q2-2014Q4 from the 1999 picture"
+        + ("" if origin is None else " and re-started from the recorded statuses at the second origin")
+        + ", the closest share kept",
         "design": resolved.name,
         "design_digest": resolved.digest,
         "scenario_digest": resolved.scenario.digest(),
@@ -352,10 +376,15 @@ def calibrate(
         "prior": {f.path: {"min": f.low, "max": f.high, "integer": f.integer} for f in resolved.factors},
         "distance": "mean Brier score of a draw's year-end statuses (in, partial, out) against the "
         "record over the 1999-2014 cells (each state's CIS and CSTO status at each year end; the "
-        "EAEU exists only from 2015), pooled over its two forecasts: the run from the 1999 picture "
-        f"(1999-2014) and the same run re-started at {IN_SAMPLE_ORIGIN} from the statuses recorded "
-        f"at the end of {IN_SAMPLE_ORIGIN.year - 1} ({IN_SAMPLE_ORIGIN.year}-2014)",
-        "origins": [str(resolved.scenario.start), str(IN_SAMPLE_ORIGIN)],
+        "EAEU exists only from 2015)"
+        + (
+            ""
+            if origin is None
+            else f", pooled over its two forecasts: the run from the 1999 picture (1999-2014) and the "
+            f"same run re-started at {origin} from the statuses recorded at the end of "
+            f"{origin.year - 1} ({origin.year}-2014)"
+        ),
+        "origins": [str(resolved.scenario.start), *([] if origin is None else [str(origin)])],
         "draws": n,
         "accepted": keep,
         "acceptance_rate": keep / n,
@@ -366,7 +395,7 @@ def calibrate(
             "max": float(distances.max()),
         },
         "seconds": round(seconds, 1),
-        "runs_per_second": round(2 * n / seconds, 1),  # two forecasts a draw
+        "runs_per_second": round(len(origins) * n / seconds, 1),  # a run per forecast
     }
     return Posterior(draws=draws.reset_index(drop=True), meta=meta)
 

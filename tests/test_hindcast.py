@@ -239,3 +239,32 @@ def test_the_pattern_checks_read_the_runs_and_the_present_picture():
         "Where history arrives" in lines
         and f"| KAZ | {present.loc[('KAZ', 'alignment_russia'), 'history']:.2f}" in lines
     )
+
+
+def test_the_second_origin_can_be_moved_or_left_out(tmp_path):
+    alone = hc.calibrate(accept=0.25, draws=8, progress=False, origin=None)
+    assert alone.meta["origins"] == ["1999Q2"] and "pooled" not in alone.meta["distance"]
+    design = hc.load_design(hc.CALIBRATION, parameters="median")
+    best = alone.draws.iloc[0]
+    values = best[list(alone.paths)].to_numpy(float)[None, :]
+    seed = [np.random.SeedSequence(design.seed, spawn_key=(int(best["draw"]),))]
+    scenario = hc.historical(hc.IN_SAMPLE_END)
+    free = hc.simulate_statuses(scenario, alone.paths, values, seed)
+    recorded = hc.record(years=hc.IN_SAMPLE, states=tuple(scenario.states))
+    assert best["distance"] == pytest.approx(hc.run_distances(free, recorded)[0])  # the run from 1999 only
+    moved = hc.calibrate(accept=0.25, draws=8, progress=False, origin=Quarter(2011, 1))
+    assert moved.meta["origins"] == ["1999Q2", "2011Q1"] and "re-started at 2011Q1" in moved.meta["distance"]
+    for bad in (Quarter(2011, 2), Quarter(2015, 1), Quarter(1999, 1), "2011Q1"):
+        with pytest.raises(ScenarioError, match="origin"):
+            hc.calibrate(draws=8, progress=False, origin=bad)
+    # on the command line: refused in one line before the folder is made
+    out = tmp_path / "post"
+    cmd = [sys.executable, "-m", "model.cli", "calibrate", "--draws", "8", "--out", str(out), "-q"]
+    refused = subprocess.run([*cmd, "--origin", "2011Q2"], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "first quarter" in refused.stderr and not out.exists()
+    done = subprocess.run(
+        [*cmd, "--origin", "none", "--accept", "0.25"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "posterior.json").read_text())["origins"] == ["1999Q2"]
