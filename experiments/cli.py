@@ -357,7 +357,8 @@ def register_calibrate(subparsers: argparse._SubParsersAction) -> Handler:
         "calibrate",
         help="fit the behavioural parameters to the 1999-2014 membership record (rejection ABC)",
         description="Run every prior draw of the calibration design through the historical scenario "
-        "to 2014Q4, from the 1999 picture and re-started at 2007Q1 from the recorded statuses, keep "
+        "to 2014Q4, from the 1999 picture and re-started at --origin (default 2007Q1) from the "
+        "recorded statuses, keep "
         "the --accept share closest to the membership record, and write "
         "posterior.csv, posterior.json (method, prior, distance, acceptance rate, cost) and "
         "posterior.png into --out.",
@@ -388,25 +389,31 @@ def _origin(text: str) -> object:
     try:
         return Quarter.parse(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a quarter; allowed e.g. 2007Q1, or none") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a quarter; allowed a first quarter from 2000Q1 to 2014Q1, or none"
+        ) from None
 
 
 def _owned(folder: Path, marker: str, kind: str, names: list[str]) -> object:
     """The folder's OutputFiles with ``names`` claimed (refused before any run if not ours)."""
     from experiments.store import OutputFiles
+    from model.cli import cannot_write
 
-    written = OutputFiles(folder, marker, kind=kind)
-    for name in names:
-        written.claim(folder / name)
+    try:
+        written = OutputFiles(folder, marker, kind=kind)
+        for name in names:
+            written.claim(folder / name)
+    except OSError as exc:  # a read-only or vanished folder: one line, no traceback
+        raise cannot_write(folder, exc, "--out") from None
     return written
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from experiments.hindcast import calibrate, check_calibration_options, write_posterior
+    from experiments.hindcast import calibrate, calibration_design, write_posterior
     from model.cli import cannot_write
 
-    # a bad option is refused before the folder is claimed (and created)
-    check_calibration_options(accept=args.accept, draws=args.draws, origin=args.origin)
+    # a bad option or design is refused before the folder is claimed (and created)
+    calibration_design(args.design, accept=args.accept, draws=args.draws, origin=args.origin)
     names = ["posterior.csv", "posterior.json", "posterior.png"]
     written = _owned(args.out, CALIBRATE_MARKER, "cohesion calibrate", names)
     posterior = calibrate(

@@ -287,6 +287,42 @@ def check_calibration_options(*, accept: object, draws: object, origin: object) 
         )
 
 
+def calibration_design(
+    design: str | Path = CALIBRATION,
+    *,
+    accept: object = 0.02,
+    draws: object = None,
+    origin: object = IN_SAMPLE_ORIGIN,
+) -> ResolvedDesign:
+    """The calibration's design, every option checked; nothing is run or written.
+
+    Raises:
+        ScenarioError: a bad option (:func:`check_calibration_options`), a design
+            that does not load, or one that is not a calibration of the historical
+            scenario to the end of the in-sample period with one run per draw.
+    """
+    check_calibration_options(accept=accept, draws=draws, origin=origin)
+    overrides: dict[str, Any] = {}
+    if draws is not None:
+        overrides["sampler"] = {"method": "latin", "n": draws}
+    # the calibration never draws from a posterior (it makes one): the scenario's own values
+    resolved: ResolvedDesign = load_design(design, parameters="median", **overrides)
+    if resolved.scenario.name != HISTORICAL:
+        raise ScenarioError(
+            f"{resolved.source}: scenario: {resolved.scenario.name!r}; a calibration design runs "
+            f"the historical scenario ({HISTORICAL})"
+        )
+    if resolved.replications != 1:
+        raise ScenarioError(f"{resolved.source}: replications: a calibration design has one run per draw")
+    last = resolved.scenario.start.plus(resolved.quarters - 1)
+    if last != IN_SAMPLE_END:
+        raise ScenarioError(
+            f"{resolved.source}: quarters: {resolved.quarters} runs to {last}; a calibration runs "
+            f"to {IN_SAMPLE_END}, the end of the in-sample period, and no further"
+        )
+    return resolved
+
+
 def calibrate(
     design: str | Path = CALIBRATION,
     *,
@@ -312,26 +348,8 @@ def calibrate(
     Raises:
         ScenarioError: a bad design or option, or a run that failed.
     """
-    check_calibration_options(accept=accept, draws=draws, origin=origin)
-    overrides: dict[str, Any] = {}
-    if draws is not None:
-        overrides["sampler"] = {"method": "latin", "n": draws}
-    # the calibration never draws from a posterior (it makes one): the scenario's own values
-    resolved: ResolvedDesign = load_design(design, parameters="median", **overrides)
-    if resolved.scenario.name != HISTORICAL:
-        raise ScenarioError(
-            f"{resolved.source}: scenario: {resolved.scenario.name!r}; a calibration design runs "
-            f"the historical scenario ({HISTORICAL})"
-        )
-    if resolved.replications != 1:
-        raise ScenarioError(f"{resolved.source}: replications: a calibration design has one run per draw")
+    resolved = calibration_design(design, accept=accept, draws=draws, origin=origin)
     started = time.perf_counter()
-    last = resolved.scenario.start.plus(resolved.quarters - 1)
-    if last != IN_SAMPLE_END:
-        raise ScenarioError(
-            f"{resolved.source}: quarters: {resolved.quarters} runs to {last}; a calibration runs "
-            f"to {IN_SAMPLE_END}, the end of the in-sample period, and no further"
-        )
     scenario = cut(resolved.scenario, IN_SAMPLE_END)
     values = resolved.sample()
     n = len(values)

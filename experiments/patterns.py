@@ -142,9 +142,23 @@ def present_gaps(states: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
         if code in history.index
         for q in PRESENT_QUANTITIES
     ]
+    if not rows:
+        raise ValueError(
+            f"the historical scenario and {PRESENT} share no state; allowed scenarios with states in common"
+        )
     table = pd.DataFrame(rows, columns=["state", "quantity", "history", "picture"])
     table["gap"] = table["history"] - table["picture"]
     return table
+
+
+def _present_cell(history: float, picture: float) -> str:
+    """One cell of the present-day table: both values as shown, bold when they differ by the mark."""
+    if np.isnan(history) or np.isnan(picture):
+        return "–"
+    shown = (round(history, 2), round(picture, 2))
+    text = f"{shown[0]:.2f} / {shown[1]:.2f}"
+    # judged on the values as shown, so a reader who subtracts them gets the same answer
+    return f"**{text}**" if abs(shown[0] - shown[1]) >= PRESENT_GAP - 1e-9 else text
 
 
 def markdown(patterns: Patterns) -> list[str]:
@@ -182,9 +196,6 @@ def markdown(patterns: Patterns) -> list[str]:
     lines += ["", "| state | " + " | ".join(PRESENT_QUANTITIES) + " |"]
     lines += ["|---|" + "---:|" * len(PRESENT_QUANTITIES)]
     for code, group in present.groupby("state", sort=False):
-        cells = []
-        for row in group.itertuples():
-            text = f"{row.history:.2f} / {row.picture:.2f}"
-            cells.append(f"**{text}**" if abs(row.gap) >= PRESENT_GAP else text)
+        cells = [_present_cell(row.history, row.picture) for row in group.itertuples()]
         lines.append(f"| {code} | " + " | ".join(cells) + " |")
     return lines

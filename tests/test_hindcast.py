@@ -239,6 +239,11 @@ def test_the_pattern_checks_read_the_runs_and_the_present_picture():
         "Where history arrives" in lines
         and f"| KAZ | {present.loc[('KAZ', 'alignment_russia'), 'history']:.2f}" in lines
     )
+    # a cell is bold when its values as shown differ by 0.15 or more, and says "–" for a missing one
+    assert patterns._present_cell(0.824, 0.966) == "**0.82 / 0.97**"  # shown 0.15 apart (0.142 unrounded)
+    assert patterns._present_cell(0.50, 0.36) == "0.50 / 0.36" and patterns._present_cell(np.nan, 0.3) == "–"
+    with pytest.raises(ValueError, match="share no state"):
+        patterns.present_gaps(states.assign(state="RUS"))
 
 
 def test_the_second_origin_can_be_moved_or_left_out(tmp_path):
@@ -257,12 +262,26 @@ def test_the_second_origin_can_be_moved_or_left_out(tmp_path):
     for bad in (Quarter(2011, 2), Quarter(2015, 1), Quarter(1999, 1), "2011Q1"):
         with pytest.raises(ScenarioError, match="origin"):
             hc.calibrate(draws=8, progress=False, origin=bad)
+    # the CLI refuses a bad design or option, and an unwritable folder, in one line each
+    from experiments import cli as experiments_cli
+    from experiments.store import OutputFiles
+
+    def read_only(self, path):
+        raise OSError(30, "Read-only file system")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(OutputFiles, "claim", read_only)
+        with pytest.raises(ScenarioError, match=r"cannot write there \(Read-only file system\)"):
+            experiments_cli._owned(tmp_path / "ro", ".cohesion-calibrate", "cohesion calibrate", ["a.csv"])
     # on the command line: refused in one line before the folder is made
     out = tmp_path / "post"
     cmd = [sys.executable, "-m", "model.cli", "calibrate", "--draws", "8", "--out", str(out), "-q"]
     refused = subprocess.run([*cmd, "--origin", "2011Q2"], capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
     assert "first quarter" in refused.stderr and not out.exists()
+    for args in (["nosuch"], ["--draws", "99999999999"]):  # the design is loaded before the folder is made
+        refused = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1 and not out.exists()
     done = subprocess.run(
         [*cmd, "--origin", "none", "--accept", "0.25"], capture_output=True, text=True, timeout=300
     )
