@@ -66,7 +66,8 @@ class Comparison:
         seed: master seed.
         steps: quarters run.
         runs: one row per replication and scenario: ``scenario`` (A or B),
-            ``replication``, ``seed_entropy``, ``seed_spawn_key`` and the measures.
+            ``replication``, the parameters drawn from the posterior (a column per
+            key path in ``drawn``), ``seed_entropy``, ``seed_spawn_key`` and the measures.
         summary: one row per measure: means, difference B - A, its interval, and
             the variance ratio of unpaired to paired differences (``crn_gain``).
     """

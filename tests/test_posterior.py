@@ -141,6 +141,10 @@ def test_a_comparison_gives_both_scenarios_the_same_draw():
     # the draw is per replication, shared by A and B: B - A is far tighter than A's own spread
     d = drawn.runs.pivot(index="replication", columns="scenario", values="cohesion")
     assert np.std(d["B"] - d["A"]) < np.std(d["A"])
+    # each row holds its draw, the same in A and B
+    by = drawn.runs.set_index(["scenario", "replication"])[list(drawn.drawn)]
+    np.testing.assert_array_equal(by.loc["A"].to_numpy(), by.loc["B"].to_numpy())
+    assert by.loc["A"].drop_duplicates().shape[0] == 4 and not set(drawn.drawn) & set(fixed.runs.columns)
 
 
 def test_a_ladder_rung_is_drawn_only_where_every_draw_keeps_the_ladder_ordered(tmp_path):
