@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import ScenarioError
-from model.scenario import DATA_DIR, Scenario
+from model.scenario import DATA_DIR, RUNGS, Scenario, ladder_ordered
 
 #: The posterior shipped with the package: accepted draws, and what made them.
 POSTERIOR_DIR = DATA_DIR / "posterior"
@@ -228,12 +228,8 @@ def _keeps_ladder(scenario: Scenario, path: str, draws: np.ndarray, fixed: Seque
     if any(f.startswith(f"institutions.{parts[1]}.") and f != path for f in fixed):
         return False
     ladder = scenario.institutions[parts[1]]
-    rungs = {name: getattr(ladder, name) for name in ("leave", "step_down", "step_up", "join")}
-    for value in (draws.min(), draws.max()):
-        r = rungs | {parts[2]: float(value)}
-        if not r["leave"] <= r["step_down"] < r["step_up"] <= r["join"]:
-            return False
-    return True
+    rungs = [draws if name == parts[2] else getattr(ladder, name) for name in RUNGS]
+    return bool(np.all(ladder_ordered(*rungs)))
 
 
 __all__ = [

@@ -133,25 +133,28 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def identity_columns(context: RunContext, chunk: Chunk, rows: list[int]) -> dict[str, Any]:
+def identity_columns(
+    context: RunContext,
+    chunk: Chunk,
+    rows: list[int],
+    run_values: tuple[tuple[str, ...], tuple[bool, ...], np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Columns naming runs: ids, point, replication, factor values, drawn parameters and seed.
 
     A parameter drawn from the posterior (the manifest's ``parameters.drawn``) is a
     column named by its key path, as a factor is, so a run's every set value is in
-    its row and the runs can be grouped or regressed on the draws.
+    its row and the runs can be grouped or regressed on the draws. ``run_values`` is
+    :meth:`RunContext.run_paths` of the chunk when the caller has it already.
     """
     columns: dict[str, Any] = {
         "run_id": chunk.run_ids[rows].astype(np.int64),
         "point_id": chunk.point_ids[rows].astype(np.int64),
         "replication": chunk.replications[rows].astype(np.int64),
     }
-    for k, (path, integer) in enumerate(zip(context.paths, context.integer, strict=True)):
-        values = chunk.values[rows, k]
-        columns[path] = values.astype(np.int64) if integer else values.astype(float)
-    if context.draws is not None:
-        drawn = context.draws.for_replications(chunk.replications[rows])
-        for k, path in enumerate(context.draws.paths):
-            columns[path] = drawn[:, k].astype(float)
+    paths, integer, values = run_values or context.run_paths(chunk)
+    values = values.reshape(len(chunk), len(paths))
+    for k, (path, whole) in enumerate(zip(paths, integer, strict=True)):
+        columns[path] = values[rows, k].astype(np.int64) if whole else values[rows, k].astype(float)
     columns["seed_entropy"] = np.full(len(rows), context.entropy, dtype=np.int64)
     columns["seed_spawn_key"] = chunk.run_ids[rows].astype(np.int64)
     return columns
@@ -195,7 +198,8 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     """
     base = context.scenario.run_for(context.quarters)
     seeds = [run_seed(context.entropy, run_id) for run_id in chunk.run_ids.tolist()]
-    paths, integer, values = context.run_paths(chunk)
+    run_values = context.run_paths(chunk)
+    paths, integer, values = run_values
     result = run_points(
         base,
         paths,
@@ -207,7 +211,7 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     )
     failed = result.failed
     done = np.flatnonzero(~failed).tolist()
-    columns = identity_columns(context, chunk, done)
+    columns = identity_columns(context, chunk, done, run_values)
     for name in context.measures:
         columns[name] = result.measures[name][done]
     series = None
@@ -229,7 +233,7 @@ def run_chunk(context: RunContext, chunk: Chunk) -> ChunkResult:
     if bad:
         failures = pd.DataFrame(
             {
-                **identity_columns(context, chunk, bad),
+                **identity_columns(context, chunk, bad, run_values),
                 "error": [result.errors[r] for r in bad],
                 "traceback": [result.tracebacks[r] for r in bad],
             }

@@ -585,21 +585,14 @@ def rerun(out: Path, run_id: int, *, collect: str = "all") -> Results:
         measures=tuple(design["outputs"]["measures"]),
     )
     drawn = tuple((design.get("parameters") or {}).get("drawn") or ())
-    if all(p in row.index and pd.notna(row[p]) for p in drawn):
-        # the run's row holds its drawn parameters: the store alone rebuilds the run
-        run_paths = (*paths, *drawn)
-        integer = (*context.integer, *(False,) * len(drawn))
-        values = np.array([[row[p] for p in run_paths]], dtype=float)
-    else:  # a store written before runs held their draws: draw again from the posterior
-        point = Chunk(
-            run_ids=np.array([run_id]),
-            point_ids=np.array([int(row["point_id"])]),
-            replications=np.array([int(row["replication"])]),
-            values=np.array([[row[p] for p in paths]], dtype=float),
-        )
-        context = replace(context, draws=_stored_draws(out, design))
-        run_paths, integer, values = context.run_paths(point)
-    scenario = context_point(replace(context, paths=run_paths, integer=integer), values[0])
+    if all(p in row.index and pd.notna(row[p]) for p in drawn):  # the store alone rebuilds the run
+        draw = [float(row[p]) for p in drawn]
+    else:  # a store written before rows held their draws: draw again from the posterior
+        draws = _stored_draws(out, design)
+        draw = [] if draws is None else draws.for_replications([int(row["replication"])])[0].tolist()
+    values = np.array([*(row[p] for p in paths), *draw], dtype=float)
+    point = replace(context, paths=(*paths, *drawn), integer=(*context.integer, *(False,) * len(drawn)))
+    scenario = context_point(point, values)
     seed = np.random.SeedSequence(int(row["seed_entropy"]), spawn_key=(int(row["seed_spawn_key"]),))
     return simulate(scenario, seed=seed, collect=collect)
 

@@ -43,7 +43,7 @@ from model.rules.world import (
     World,
     build_world,
 )
-from model.scenario import PICTURE_KEYS, Scenario, checked
+from model.scenario import PICTURE_KEYS, RUNGS, Scenario, checked, ladder_ordered
 
 Seed = int | np.random.SeedSequence
 
@@ -489,12 +489,11 @@ def _ladders_ordered(base: Scenario, paths: Sequence[str], values: np.ndarray) -
         mine = {p.split(".")[2]: k for k, p in enumerate(paths) if p.startswith(f"institutions.{inst}.")}
         if not mine.keys() - {"cost"}:
             continue
-        rung = {
-            name: values[:, mine[name]] if name in mine else getattr(base.institutions[inst], name)
-            for name in ("leave", "step_down", "step_up", "join")
-        }
-        ok = (rung["leave"] <= rung["step_down"]) & (rung["step_down"] < rung["step_up"])
-        if not np.all(ok & (rung["step_up"] <= rung["join"])):
+        rungs = [
+            values[:, mine[name]] if name in mine else getattr(base.institutions[inst], name)
+            for name in RUNGS
+        ]
+        if not np.all(ladder_ordered(*rungs)):
             return False
     return True
 

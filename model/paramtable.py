@@ -88,8 +88,8 @@ GROUPS: list[tuple[str, type[BaseModel], str, str]] = [
     (
         "One institution's ladder (`institutions.<cis|csto|eaeu>`)",
         Ladder,
-        "default: placed by hand between 2024 commitments; the CIS and CSTO step_down fitted on "
-        "1999-2014 (section 7; `baseline.yaml` holds their posterior median)",
+        "default: placed by hand between 2024 commitments; the CIS and CSTO step_down and the CIS "
+        "step_up fitted on 1999-2014 (section 7; `baseline.yaml` holds their posterior median)",
         "",
     ),
 ]

@@ -21,6 +21,7 @@ from model.scenario.schema import (
     MAX_ECONOMIC_WEIGHT,
     MAX_TEXT,
     PICTURE_KEYS,
+    RUNGS,
     SHOCK_KINDS,
     Affinity,
     ArmsShares,
@@ -50,6 +51,7 @@ from model.scenario.schema import (
     checked,
     describe_error,
     json_schema,
+    ladder_ordered,
     validate_scenario,
 )
 
@@ -62,6 +64,7 @@ __all__ = [
     "PARTNERS",
     "PICTURE_KEYS",
     "POLES",
+    "RUNGS",
     "SCENARIO_DIR",
     "SHOCK_KINDS",
     "STATES",
@@ -95,6 +98,7 @@ __all__ = [
     "checked",
     "describe_error",
     "json_schema",
+    "ladder_ordered",
     "load_scenario",
     "package_folder",
     "read_yaml",

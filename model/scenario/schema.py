@@ -468,6 +468,19 @@ class Dynamics(_Strict):
     )
 
 
+#: A ladder's thresholds in the order they must keep (:func:`ladder_ordered`).
+RUNGS = ("leave", "step_down", "step_up", "join")
+
+
+def ladder_ordered(leave: Any, step_down: Any, step_up: Any, join: Any) -> Any:
+    """Whether thresholds keep ``leave <= step_down < step_up <= join``.
+
+    The one statement of the rule: on numbers (the schema) or, elementwise, on arrays
+    (every design point or posterior draw at once).
+    """
+    return (leave <= step_down) & (step_down < step_up) & (step_up <= join)
+
+
 class Ladder(_Strict):
     """Thresholds on a state's commitment (0-1) for one institution, with hysteresis."""
 
@@ -479,7 +492,7 @@ class Ladder(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if not self.leave <= self.step_down < self.step_up <= self.join:
+        if not ladder_ordered(self.leave, self.step_down, self.step_up, self.join):
             raise ValueError(
                 "thresholds must satisfy leave <= step_down < step_up <= join "
                 f"(got {self.leave}, {self.step_down}, {self.step_up}, {self.join})"
