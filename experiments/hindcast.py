@@ -106,20 +106,28 @@ def starting_statuses(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["state", "institution", "status"])
 
 
-def origin_at(scenario: Scenario, classes: pd.DataFrame, at: Quarter) -> Origin:
+def origin_at(
+    scenario: Scenario, classes: pd.DataFrame, at: Quarter, *, required: tuple[str, ...], when: str
+) -> Origin:
     """A forecast origin at ``at`` from recorded classes (columns state, institution, cls).
 
-    An institution the record does not cover then (the EAEU before 2015) keeps the
-    scenario's starting status; an outsider since the start keeps its own word
+    Every state must have a recorded class in each ``required`` institution; another
+    institution the record does not cover then (the EAEU before 2015) keeps the
+    scenario's starting status. An outsider since the start keeps its own word
     (``none``), one the record has out is ``withdrawn``.
 
     Raises:
-        ScenarioError: ``at`` is not inside the scenario.
+        ScenarioError: ``at`` is not inside the scenario, or the record (as of ``when``)
+            lacks a required status.
     """
     step = at.index - scenario.start.index + 1
     if not 1 <= step <= scenario.horizon:
         raise ScenarioError(f"{scenario.name}: the origin {at} is not one of its quarters")
     found = {(r.state, r.institution): r.cls for r in classes.itertuples()}
+    for code in scenario.states:
+        for inst in required:
+            if (code, inst) not in found:
+                raise ScenarioError(f"the record has no status of {code} in {inst} at {when}")
     status = np.empty((len(scenario.states), len(INSTITUTIONS)), dtype=np.int64)
     for i, code in enumerate(scenario.states):
         for k, inst in enumerate(INSTITUTIONS):
@@ -150,12 +158,7 @@ def forecast_origin(
         ScenarioError: ``at`` is not inside the scenario, or the reference lacks a state.
     """
     starts = reference.starts[reference.starts["period"] == "out_of_sample"]
-    covered = set(zip(starts["state"], starts["institution"], strict=True))
-    for code in scenario.states:
-        for inst in INSTITUTIONS:
-            if (code, inst) not in covered:
-                raise ScenarioError(f"the record has no status of {code} in {inst} at {at}")
-    return origin_at(scenario, starts, at)
+    return origin_at(scenario, starts, at, required=INSTITUTIONS, when=str(at))
 
 
 def calibration_origin(scenario: Scenario, at: Quarter = IN_SAMPLE_ORIGIN) -> Origin:
@@ -173,14 +176,7 @@ def calibration_origin(scenario: Scenario, at: Quarter = IN_SAMPLE_ORIGIN) -> Or
             f"calibration origin {at}: the record is read at year ends; allowed a first quarter"
         )
     recorded = record(years=(at.year - 1,), states=tuple(scenario.states))
-    covered = set(zip(recorded["state"], recorded["institution"], strict=True))
-    for code in scenario.states:
-        for inst in ("cis", "csto"):
-            if (code, inst) not in covered:
-                raise ScenarioError(
-                    f"the record has no status of {code} in {inst} at the end of {at.year - 1}"
-                )
-    return origin_at(scenario, recorded, at)
+    return origin_at(scenario, recorded, at, required=("cis", "csto"), when=f"the end of {at.year - 1}")
 
 
 def origin_statuses(scenario: Scenario, origin: Origin) -> pd.DataFrame:
@@ -264,29 +260,6 @@ def run_distances(simulated: pd.DataFrame, recorded: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------- calibration
 
 
-def check_calibration_options(*, accept: object, draws: object, origin: object) -> None:
-    """Refuse a calibration option before anything runs or is written (one line each).
-
-    Raises:
-        ScenarioError: ``accept`` outside (0, 1], ``draws`` not a whole number >= 2 (or
-            None), ``origin`` not None nor a first quarter inside the in-sample period.
-    """
-    if not isinstance(accept, float | int) or isinstance(accept, bool) or not 0 < accept <= 1:
-        raise ScenarioError(f"accept: {accept!r} is out of range; allowed a share in (0, 1]")
-    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int) or draws < 2):
-        raise ScenarioError(f"draws: {draws!r} is out of range; allowed a whole number >= 2")
-    if origin is None:
-        return
-    if not isinstance(origin, Quarter):
-        raise ScenarioError(f"origin: {origin!r} is not a quarter; allowed a quarter such as 2007Q1, or None")
-    first, last = Quarter(load_scenario(HISTORICAL).start.year + 1, 1), Quarter(IN_SAMPLE_END.year, 1)
-    if origin.q != 1 or not first.index <= origin.index <= last.index:
-        raise ScenarioError(
-            f"origin: {origin} is not a first quarter from {first} to {last}; the record is read at "
-            "year ends inside the in-sample period"
-        )
-
-
 def calibration_design(
     design: str | Path = CALIBRATION,
     *,
@@ -297,11 +270,17 @@ def calibration_design(
     """The calibration's design, every option checked; nothing is run or written.
 
     Raises:
-        ScenarioError: a bad option (:func:`check_calibration_options`), a design
-            that does not load, or one that is not a calibration of the historical
-            scenario to the end of the in-sample period with one run per draw.
+        ScenarioError: ``accept`` outside (0, 1]; ``draws`` not a whole number >= 2 (or
+            None); a design that does not load, or is not a calibration of the historical
+            scenario to the end of the in-sample period with one run per draw; ``origin``
+            not None nor a first quarter inside the in-sample period.
     """
-    check_calibration_options(accept=accept, draws=draws, origin=origin)
+    if not isinstance(accept, float | int) or isinstance(accept, bool) or not 0 < accept <= 1:
+        raise ScenarioError(f"accept: {accept!r} is out of range; allowed a share in (0, 1]")
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int) or draws < 2):
+        raise ScenarioError(f"draws: {draws!r} is out of range; allowed a whole number >= 2")
+    if origin is not None and not isinstance(origin, Quarter):
+        raise ScenarioError(f"origin: {origin!r} is not a quarter; allowed a quarter such as 2007Q1, or None")
     overrides: dict[str, Any] = {}
     if draws is not None:
         overrides["sampler"] = {"method": "latin", "n": draws}
@@ -320,6 +299,13 @@ def calibration_design(
             f"{resolved.source}: quarters: {resolved.quarters} runs to {last}; a calibration runs "
             f"to {IN_SAMPLE_END}, the end of the in-sample period, and no further"
         )
+    if origin is not None:
+        first, last = Quarter(resolved.scenario.start.year + 1, 1), Quarter(IN_SAMPLE_END.year, 1)
+        if origin.q != 1 or not first.index <= origin.index <= last.index:
+            raise ScenarioError(
+                f"origin: {origin} is not a first quarter from {first} to {last}; the record is read "
+                "at year ends inside the in-sample period"
+            )
     return resolved
 
 

@@ -446,13 +446,11 @@ def write_report(
             path,
         )
         written.append(path)
-    path = out / "scores.csv"
-    atomic_write(path, lambda tmp: scores.to_csv(tmp, index=False, float_format="%.6g"))
-    written.append(path)
-    if differences is not None:
-        path = out / "differences.csv"
-        atomic_write(path, lambda tmp: differences.to_csv(tmp, index=False, float_format="%.6g"))
-        written.append(path)
+    for name, table in (("scores.csv", scores), ("differences.csv", differences)):
+        if table is not None:
+            path = out / name
+            atomic_write(path, lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.6g"))
+            written.append(path)
 
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes]

@@ -795,6 +795,11 @@ def _matched(forecast: pd.DataFrame, record: pd.DataFrame) -> tuple[np.ndarray, 
     return p, merged["cls"].map(_CLASS_CODE).to_numpy(np.int64)
 
 
+def _cell_brier(p: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Each cell's Brier score: the sum over the three classes of (p_k - o_k)^2."""
+    return ((p - np.eye(3)[observed]) ** 2).sum(axis=1)
+
+
 def score(forecast: pd.DataFrame, record: pd.DataFrame) -> Score:
     """The Brier score and log loss of a forecast on the record's cells.
 
@@ -815,8 +820,7 @@ def score(forecast: pd.DataFrame, record: pd.DataFrame) -> Score:
             probabilities that are not a distribution, or no cells.
     """
     p, observed = _matched(forecast, record)
-    onehot = np.eye(3)[observed]
-    brier = float(((p - onehot) ** 2).sum(axis=1).mean())
+    brier = float(_cell_brier(p, observed).mean())
     q = np.clip(p, *CLIP)
     q /= q.sum(axis=1, keepdims=True)
     log_loss = float(-np.log(q[np.arange(len(q)), observed]).mean())
@@ -860,8 +864,7 @@ def brier_difference(
     record = _check_record(record)
     pa, observed = _matched(a, record)
     pb, _ = _matched(b, record)
-    onehot = np.eye(3)[observed]
-    gap = ((pa - onehot) ** 2).sum(axis=1) - ((pb - onehot) ** 2).sum(axis=1)
+    gap = _cell_brier(pa, observed) - _cell_brier(pb, observed)
     series, _names = pd.factorize(pd.MultiIndex.from_frame(record[["state", "institution"]]))
     k = int(series.max()) + 1
     sums = np.bincount(series, weights=gap, minlength=k)

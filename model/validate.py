@@ -64,10 +64,10 @@ def report(runs: list[Results]) -> str:
     means = mean_alignment(runs).sort_values("alignment_russia", ascending=False)
     lines = [f"{len(runs)} baseline runs; mean alignment over {scenario.horizon} quarters:", ""]
     lines.append(means.round(3).to_string())
-    kept = sum(r.events[r.events["to"] != "boycott"].empty for r in runs)
-    lines += ["", f"end-2024 memberships kept for the whole run: {kept}/{len(runs)} seeds"]
     moves = pd.concat([r.events.assign(seed=k) for k, r in enumerate(runs)], ignore_index=True)
     moves = moves[moves["to"] != "boycott"]
+    kept = len(runs) - moves["seed"].nunique()
+    lines += ["", f"end-2024 memberships kept for the whole run: {kept}/{len(runs)} seeds"]
     if len(moves):
         counts = moves.groupby(["state", "institution", "from", "to"]).seed.nunique()
         for (code, inst, old, new), n in counts.sort_values(ascending=False).items():

@@ -63,19 +63,28 @@ def test_the_calibration_also_forecasts_from_the_2007_record():
         hc.calibration_origin(scenario, Quarter(2016, 1))
 
 
-def test_a_draws_distance_pools_its_two_forecasts(small_posterior):
-    # the first accepted draw, rebuilt: its distance is the mean miss over the cells of the run
-    # from 1999 (1999-2014) and of the same run re-started at 2007Q1 (2007-2014)
+def best_draw_forecasts(posterior, origins):
+    """The posterior's closest draw rebuilt (its values and the calibration's seed for it), run
+    through the in-sample scenario from each origin; with the in-sample record and the draw."""
     design = hc.load_design(hc.CALIBRATION, parameters="median")
-    best = small_posterior.draws.iloc[0]
-    values = best[list(small_posterior.paths)].to_numpy(float)[None, :]
+    best = posterior.draws.iloc[0]
+    values = best[list(posterior.paths)].to_numpy(float)[None, :]
     seed = [np.random.SeedSequence(design.seed, spawn_key=(int(best["draw"]),))]
     scenario = hc.historical(hc.IN_SAMPLE_END)
     recorded = hc.record(years=hc.IN_SAMPLE, states=tuple(scenario.states))
     parts = [
-        hc.simulate_statuses(scenario, small_posterior.paths, values, seed, origin=at)
-        for at in (None, hc.calibration_origin(scenario))
+        hc.simulate_statuses(
+            scenario, posterior.paths, values, seed, origin=None if at is None else at(scenario)
+        )
+        for at in origins
     ]
+    return parts, recorded, best
+
+
+def test_a_draws_distance_pools_its_two_forecasts(small_posterior):
+    # the first accepted draw, rebuilt: its distance is the mean miss over the cells of the run
+    # from 1999 (1999-2014) and of the same run re-started at 2007Q1 (2007-2014)
+    parts, recorded, best = best_draw_forecasts(small_posterior, (None, hc.calibration_origin))
     assert parts[1]["year"].min() == 2007
     misses = [hc.run_distances(part, recorded)[0] for part in parts]
     cells = [len(part.merge(recorded, on=["state", "institution", "year"])) for part in parts]
@@ -249,13 +258,7 @@ def test_the_pattern_checks_read_the_runs_and_the_present_picture():
 def test_the_second_origin_can_be_moved_or_left_out(tmp_path):
     alone = hc.calibrate(accept=0.25, draws=8, progress=False, origin=None)
     assert alone.meta["origins"] == ["1999Q2"] and "pooled" not in alone.meta["distance"]
-    design = hc.load_design(hc.CALIBRATION, parameters="median")
-    best = alone.draws.iloc[0]
-    values = best[list(alone.paths)].to_numpy(float)[None, :]
-    seed = [np.random.SeedSequence(design.seed, spawn_key=(int(best["draw"]),))]
-    scenario = hc.historical(hc.IN_SAMPLE_END)
-    free = hc.simulate_statuses(scenario, alone.paths, values, seed)
-    recorded = hc.record(years=hc.IN_SAMPLE, states=tuple(scenario.states))
+    (free,), recorded, best = best_draw_forecasts(alone, (None,))
     assert best["distance"] == pytest.approx(hc.run_distances(free, recorded)[0])  # the run from 1999 only
     moved = hc.calibrate(accept=0.25, draws=8, progress=False, origin=Quarter(2011, 1))
     assert moved.meta["origins"] == ["1999Q2", "2011Q1"] and "re-started at 2011Q1" in moved.meta["distance"]
